@@ -1,0 +1,3 @@
+from numerai_mcp.cli import main
+
+raise SystemExit(main())

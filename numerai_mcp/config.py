@@ -1,0 +1,63 @@
+"""Settings for every entry point, read once from the environment and flags.
+
+Environment variables:
+- NUMERAI_API_URL            GraphQL endpoint (default: Numerai's).
+- NUMERAI_MCP_AUTH / NUMERAI_PUBLIC_ID + NUMERAI_SECRET_KEY / credentials file: see api.credentials.
+- NUMERAI_MCP_CACHE_DIR      runtimes, verdicts, downloaded live data (default ~/.cache/numerai-mcp).
+- NUMERAI_MCP_ALLOWED_ROOTS  os.pathsep-separated directories local paths must lie in (default: any).
+- NUMERAI_MCP_ALLOW_MUTATIONS=1  let graphql_query run mutations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from numerai_mcp.api.credentials import Credentials, load_credentials
+
+DEFAULT_API_URL = "https://api-tournament.numer.ai"
+CLASSIC_TOURNAMENT = 8
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    explicit = env.get("NUMERAI_MCP_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "numerai-mcp"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server, CLI command or test needs to know about its environment."""
+
+    api_url: str = DEFAULT_API_URL
+    credentials: Credentials | None = None
+    cache_dir: Path = field(default_factory=lambda: default_cache_dir(os.environ))
+    allowed_roots: tuple[Path, ...] | None = None
+    allow_mutations: bool = False
+    request_timeout: float = 30.0
+    upload_timeout: float = 600.0
+    max_retries: int = 3
+    retry_backoff: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from `env` (default os.environ); keyword overrides win."""
+        env = os.environ if env is None else env
+        roots_text = env.get("NUMERAI_MCP_ALLOWED_ROOTS", "").strip()
+        roots = tuple(Path(p).expanduser().resolve() for p in roots_text.split(os.pathsep) if p) or None
+        settings = cls(
+            api_url=(env.get("NUMERAI_API_URL") or DEFAULT_API_URL).rstrip("/") or DEFAULT_API_URL,
+            credentials=load_credentials(env),
+            cache_dir=default_cache_dir(env),
+            allowed_roots=roots,
+            allow_mutations=_truthy(env.get("NUMERAI_MCP_ALLOW_MUTATIONS")),
+        )
+        return replace(settings, **overrides) if overrides else settings
