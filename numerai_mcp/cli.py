@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("numerai_mcp.demo:main", "run the whole upload story against the embedded sandbox"),
     "validate": ("numerai_mcp.harness.cli:validate_main", "run a pickle the way Numerai would and print the verdict"),
     "build": ("numerai_mcp.bundle.cli:main", "build a predict pickle from an inference bundle in the target runtime"),
-    "runtimes": ("numerai_mcp.harness.cli:runtimes_main", "list or update the numerai_predict runtimes catalogue"),
+    "runtimes": ("numerai_mcp.harness.runtimes_cli:main", "list or update the numerai_predict runtimes catalogue"),
     "doctor": ("numerai_mcp.doctor:main", "check what is installed and usable, with fixes"),
 }
 
