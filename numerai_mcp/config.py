@@ -46,6 +46,8 @@ class Settings:
     upload_timeout: float = 600.0
     max_retries: int = 3
     retry_backoff: float = 0.5
+    poll_initial: float = 1.0  # first wait between status polls; grows x1.5
+    poll_max: float = 15.0  # Numerai's own clients poll every 15-20 s
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -56,3 +56,8 @@ class UploadError(NumeraiError):
 
 class UncertainOutcomeError(NumeraiError):
     """A mutation may or may not have taken effect and re-reading state did not settle it."""
+
+
+class FlowError(NumeraiError):
+    """The request cannot be done as asked (unknown image, blocked slot, unvalidated pickle…);
+    the message says what to do instead."""

@@ -1,0 +1,157 @@
+"""Typed views of the Numerai objects the upload flow touches.
+
+They parse GraphQL answers (camelCase) and are reused as MCP tool outputs, so the model
+reading a result sees Numerai's own field names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# validationStatus values that end validation (numerai-api.md §4); anything else is still pending.
+VALIDATION_TERMINAL = {"validated", "failed", "invalid", "error"}
+VALIDATION_OK = "validated"
+# trigger statuses that end a run (INFERRED vocabulary: match on words, not exact values).
+_TRIGGER_DONE_WORDS = ("succeeded", "success", "failed", "error", "complete", "cancel")
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class TriggerStatusEntry(ApiModel):
+    status: str | None = None
+    description: str | None = None
+    inserted_at: str | None = None
+
+
+class Trigger(ApiModel):
+    id: str
+    type: str | None = None
+    status: str | None = None
+    round_id: str | None = None
+    submission_id: str | None = None
+    inserted_at: str | None = None
+    statuses: list[TriggerStatusEntry] = Field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return is_trigger_finished(self.status)
+
+    @property
+    def last_description(self) -> str | None:
+        for entry in reversed(self.statuses):
+            if entry.description:
+                return entry.description
+        return None
+
+
+class Pickle(ApiModel):
+    """A registered compute pickle (`ComputePickleUpload`)."""
+
+    id: str
+    filename: str | None = None
+    label: str | None = None
+    model_id: str | None = Field(default=None, description="The slot it was uploaded for (owner), not where it is assigned.")
+    assigned_model_slots: list[str] | None = None
+    docker_image_name: str | None = None
+    data_version: str | None = None
+    runtime: str | None = None
+    validation_status: str | None = None
+    trigger_status: str | None = None
+    diagnostics_status: str | None = None
+    diagnostics_status_description: str | None = None
+    inserted_at: str | None = None
+    updated_at: str | None = None
+    triggers: list[Trigger] = Field(default_factory=list)
+
+    @property
+    def validation_finished(self) -> bool:
+        return (self.validation_status or "").lower() in VALIDATION_TERMINAL
+
+    def newest_trigger(self) -> Trigger | None:
+        if not self.triggers:
+            return None
+        return max(self.triggers, key=lambda t: (t.inserted_at or "", t.id))
+
+
+class ModelSlot(ApiModel):
+    id: str
+    name: str
+    tournament: int | None = None
+    submission_webhook: str | None = None
+    compute_enabled: bool | None = None
+    compute_pickle_upload: Pickle | None = Field(default=None, description="The pickle currently assigned to this slot.")
+
+
+class Account(ApiModel):
+    username: str | None = None
+    max_model_slots: int | None = None
+    models: list[ModelSlot] = Field(default_factory=list)
+
+
+class DockerImage(ApiModel):
+    id: str
+    name: str | None = None
+    image: str | None = None
+    tag: str | None = None
+    default: bool | None = None
+    deprecated: bool | None = None
+    experimental: bool | None = None
+
+    @property
+    def python_version(self) -> str | None:
+        """'3.12' from the image name ('numerai_predict_py_3_12') or display name ('Python 3.12')."""
+        return python_of_image(self.image, self.name)
+
+
+class DataVersion(ApiModel):
+    id: str
+    name: str | None = None
+    version: str | None = None
+    type: str | None = None
+    default: bool | None = None
+    deprecated: bool | None = None
+    experimental: bool | None = None
+
+
+class UploadAuth(ApiModel):
+    filename: str = Field(description="Server-side key: pass this (not the local name) to create.")
+    url: str = Field(description="Presigned PUT URL; short-lived.")
+    accelerated: bool | None = None
+    country_code: str | None = None
+
+
+class TokenInfo(ApiModel):
+    account_username: str | None = None
+    name: str | None = None
+    public_id: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
+class Scope(ApiModel):
+    name: str
+    description: str | None = None
+
+
+class LogLine(ApiModel):
+    timestamp: int | None = None
+    message: str | None = None
+
+
+def is_trigger_finished(status: str | None) -> bool:
+    text = (status or "").lower()
+    return any(word in text for word in _TRIGGER_DONE_WORDS)
+
+
+def python_of_image(*texts: str | None) -> str | None:
+    for text in texts:
+        if not text:
+            continue
+        match = re.search(r"(?:py_?|python\s*)(3)[._](\d{1,2})\b", text, re.IGNORECASE)
+        if match:
+            return f"{match.group(1)}.{match.group(2)}"
+    return None

@@ -1,0 +1,101 @@
+"""`numerai-mcp serve`: the MCP server over stdio (default) or Streamable HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+
+from numerai_mcp.api.credentials import Credentials
+from numerai_mcp.api.errors import CredentialsError
+from numerai_mcp.config import Settings
+from numerai_mcp.redact import install_log_redaction
+
+log = logging.getLogger("numerai_mcp")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="numerai-mcp serve", description="Run the numerai-mcp MCP server.")
+    p.add_argument("--http", action="store_true", help="serve Streamable HTTP at /mcp instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765; 0 picks a free one)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (needs --allowed-root)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="extra Host header value to accept over HTTP (repeatable)")
+    p.add_argument("--allowed-root", action="append", default=[], metavar="DIR",
+                   help="only read and write local files under DIR (repeatable)")
+    p.add_argument("--allow-mutations", action="store_true", help="let graphql_query run mutations")
+    p.add_argument("--sandbox", action="store_true",
+                   help="start the embedded Numerai API emulator and use it (no account, no network)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings.from_env()
+    except CredentialsError as exc:
+        raise SystemExit(f"numerai-mcp: {exc}") from None
+    roots = tuple(Path(r).expanduser().resolve() for r in args.allowed_root)
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        raise SystemExit(f"numerai-mcp: --allowed-root must name existing directories: {', '.join(missing)}")
+    if args.http and not _loopback(args.host):
+        if not args.allow_remote:
+            raise SystemExit(
+                f"numerai-mcp: refusing to bind {args.host}: the server reads and runs local files for whoever reaches "
+                "it. Pass --allow-remote and at least one --allowed-root to do it anyway."
+            )
+        if not roots and not settings.allowed_roots:
+            raise SystemExit("numerai-mcp: a non-loopback --host needs --allowed-root DIR (which files it may touch).")
+    overrides: dict[str, object] = {}
+    if roots:
+        overrides["allowed_roots"] = roots
+    if args.allow_mutations:
+        overrides["allow_mutations"] = True
+    return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+
+
+def _loopback(host: str) -> bool:
+    from numerai_mcp.server.http import is_loopback
+
+    return is_loopback(host)
+
+
+@contextlib.contextmanager
+def _maybe_sandbox(settings: Settings, enabled: bool) -> Iterator[Settings]:
+    """With --sandbox, run the emulator beside the server and point the server at it."""
+    if not enabled:
+        yield settings
+        return
+    from numerai_mcp.emulator.control import start_emulator
+
+    home = settings.cache_dir / "sandbox"
+    home.mkdir(parents=True, exist_ok=True)
+    with start_emulator(state_file=home / "state.json", data_dir=home / "data", cache_dir=settings.cache_dir) as emu:
+        log.info("sandbox: Numerai API emulator at %s (state in %s)", emu.url, home)
+        yield replace(settings, api_url=emu.url, credentials=Credentials.parse(emu.auth))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    settings = _settings(args)
+    from numerai_mcp.server.app import build_server
+
+    with _maybe_sandbox(settings, args.sandbox) as effective:
+        server = build_server(effective)
+        if args.http:
+            from numerai_mcp.server.http import serve_http
+
+            anyio.run(lambda: serve_http(server, host=args.host, port=args.port, extra_hosts=args.allowed_host))
+        else:
+            anyio.run(server.run_stdio_async)
+    return 0

@@ -1,0 +1,90 @@
+"""What every tool needs: the shared state, a client with the right credentials, error
+translation into messages the model can act on, and progress bridging."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import anyio.from_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from numerai_mcp.api.client import NumeraiClient
+from numerai_mcp.api.credentials import Credentials
+from numerai_mcp.api.errors import CredentialsError, NumeraiError
+from numerai_mcp.api.upload import AsyncProgress
+from numerai_mcp.progress import ProgressFn
+from numerai_mcp.redact import forget_secret, redact
+from numerai_mcp.server.state import ServerState
+
+log = logging.getLogger(__name__)
+
+
+def server_state(ctx: Context[Any, Any]) -> ServerState:
+    return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
+
+
+def header_credentials(ctx: Context[Any, Any]) -> Credentials | None:
+    """The HTTP client's own `Authorization: Token …` header, if any (never stored)."""
+    headers = ctx.headers
+    value = headers.get("authorization") if headers else None
+    if not value:
+        return None
+    try:
+        return Credentials.parse(value)
+    except CredentialsError as exc:
+        raise ToolError(f"The Authorization header of this request is not a Numerai key: {exc.message}") from None
+
+
+def credentials_source(ctx: Context[Any, Any]) -> str:
+    if header_credentials(ctx) is not None:
+        return "this request's Authorization header"
+    return "server configuration" if server_state(ctx).settings.credentials else "none"
+
+
+@asynccontextmanager
+async def api_client(ctx: Context[Any, Any]) -> AsyncIterator[NumeraiClient]:
+    """A client for this call: the request's header credentials over HTTP, else the server's."""
+    state = server_state(ctx)
+    per_request = header_credentials(ctx)
+    try:
+        yield NumeraiClient(state.settings, credentials=per_request, http=state.http)
+    finally:
+        if per_request is not None:
+            forget_secret(per_request.secret_key)
+            forget_secret(f"{per_request.public_id}${per_request.secret_key}")
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Turn API failures into ToolErrors (the model sees the text) with the next step spelled out."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except NumeraiError as exc:
+        raise ToolError(str(exc)) from None
+    except OSError as exc:
+        raise ToolError(redact(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc))) from None
+
+
+def async_progress(ctx: Context[Any, Any]) -> AsyncProgress:
+    async def report(done: float, total: float | None, message: str) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return report
+
+
+def thread_progress(ctx: Context[Any, Any]) -> ProgressFn:
+    """A synchronous ProgressFn for core code running in a worker thread (anyio.to_thread)."""
+
+    def report(done: float, total: float | None, message: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, done, total, message)
+        except Exception:  # progress is best effort; never fail the work because a notification failed
+            log.debug("progress notification failed", exc_info=True)
+
+    return report
