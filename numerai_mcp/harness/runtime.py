@@ -63,8 +63,10 @@ class LocalRuntime:
 
 
 def normalize(name: str) -> str:
-    """PEP 503 normalised distribution name."""
-    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+    """PEP 503 normalised distribution name (the catalogue's spelling)."""
+    from numerai_mcp.harness.catalogue import normalize_distribution
+
+    return normalize_distribution(name)
 
 
 def _default_cache_dir() -> Path:
