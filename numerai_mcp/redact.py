@@ -14,7 +14,7 @@ import threading
 MASK = "***"
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
+_secrets: dict[str, int] = {}  # secret -> how many holders registered it
 
 # PUBLIC_ID$SECRET_KEY as Numerai issues them (upper-case base32 ids, long secrets);
 # the public part is kept so a user can tell which key was meant.
@@ -26,14 +26,18 @@ def register_secret(value: str | None) -> None:
     """Remember a secret so that `redact` masks it wherever it appears."""
     if value and len(value) >= 4:
         with _lock:
-            _secrets.add(value)
+            _secrets[value] = _secrets.get(value, 0) + 1
 
 
 def forget_secret(value: str | None) -> None:
-    """Stop masking a per-request secret once the request is over."""
+    """Release one registration of a per-request secret; it stays masked while anyone else holds it."""
     if value:
         with _lock:
-            _secrets.discard(value)
+            count = _secrets.get(value, 0) - 1
+            if count > 0:
+                _secrets[value] = count
+            else:
+                _secrets.pop(value, None)
 
 
 def _mask_token(match: re.Match[str]) -> str:

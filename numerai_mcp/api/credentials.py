@@ -32,8 +32,7 @@ class Credentials:
     secret_key: str
 
     def __post_init__(self) -> None:
-        register_secret(self.secret_key)
-        register_secret(f"{self.public_id}${self.secret_key}")
+        register_secret(self.secret_key)  # the public id stays visible: it tells which key was meant
 
     @property
     def header(self) -> str:

@@ -55,7 +55,6 @@ async def api_client(ctx: Context[Any, Any]) -> AsyncIterator[NumeraiClient]:
     finally:
         if per_request is not None:
             forget_secret(per_request.secret_key)
-            forget_secret(f"{per_request.public_id}${per_request.secret_key}")
 
 
 @contextmanager
