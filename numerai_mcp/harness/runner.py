@@ -93,6 +93,7 @@ def _peak_memory_mb():
 
 NUMERAI_CHECKS = (
     ("load pickle", "loaded with pandas.read_pickle"),
+    ("load data", "read the live parquet file(s)"),
     ("signature", "predict takes 1 or 2 parameters"),
     ("run predict", "predict ran without raising"),
     ("not None", "predict returned a value"),
@@ -287,8 +288,13 @@ def main(argv=None):
     run.data["n_params"] = n_params
     run.stage("data")
 
-    live = _read_live(pd, args.dataset, "live data")
-    benchmarks = _read_live(pd, args.benchmarks, "benchmarks") if n_params > 1 else None
+    try:
+        live = _read_live(pd, args.dataset, "live data")
+        benchmarks = _read_live(pd, args.benchmarks, "benchmarks") if n_params > 1 else None
+    except MemoryError as exc:
+        _fail_numerai(run, "load data", "memory", "MemoryError while reading the live data: %s" % exc, exc, True)
+    except Exception as exc:
+        _fail_numerai(run, "load data", "data_error", "%s: %s" % (type(exc).__name__, exc), exc, True)
     run.data["rows"] = len(live)
     logging.info("Predicting on %d rows of live features", len(live))
     run.stage("predict", "data")

@@ -1,0 +1,254 @@
+"""Live data for a validation run: the user's files, Numerai's current files, or synthetic.
+
+Order: files the user gives; else the real `live.parquet` / `live_benchmark_models.parquet`
+of the current round through the API's `dataset` query, downloaded once per round into the
+cache (a short timeout, and an unreachable API is remembered for a few minutes, so offline
+validation stays fast); else synthetic files shaped like Numerai's (index `id`, `era` "X",
+`data_type` "live", int8 features 0–4, benchmark columns in (0, 1)).
+
+The server process may not have pandas, so parquet files are written by a small script run
+with an interpreter that has it (the target runtime), never by importing pandas here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from numerai_mcp.config import Settings
+    from numerai_mcp.harness.runtime import LocalRuntime
+
+DEFAULT_DATA_VERSION = "v5.2"
+SYNTHETIC_ROWS = 5800
+BENCHMARK_COLUMNS = ("v52_lgbm_ender20", "v52_lgbm_teager2b20", "v5_lgbm_cyrusd20")
+DOWNLOAD_TIMEOUT_S = 5.0
+UNREACHABLE_TTL_S = 600.0
+
+_SYNTH_SCRIPT = r"""
+import json, sys
+import numpy as np
+import pandas as pd
+spec = json.loads(sys.argv[1])
+rng = np.random.default_rng(spec["seed"])
+if spec.get("ids_from"):
+    base = pd.read_parquet(spec["ids_from"])
+    index = base.index
+    eras = base["era"] if "era" in base.columns else pd.Series("X", index=index)
+else:
+    ids = ["n%015x" % v for v in rng.choice(16 ** 15, size=spec["rows"], replace=False)]
+    index = pd.Index(ids, name="id")
+    eras = pd.Series("X", index=index)
+if spec.get("live"):
+    features = rng.integers(0, 5, size=(len(index), len(spec["features"])), dtype=np.int8)
+    live = pd.DataFrame(features, index=index, columns=spec["features"])
+    live.insert(0, "era", eras.values)
+    live.insert(1, "data_type", "live")
+    live.to_parquet(spec["live"])
+bench = pd.DataFrame({c: rng.uniform(0.001, 0.999, len(index)).astype("float32") for c in spec["benchmarks"]},
+                     index=index)
+bench.insert(0, "era", eras.values)
+bench.insert(1, "data_type", "live")
+bench.to_parquet(spec["bench"])
+"""
+
+
+@dataclass(frozen=True)
+class LiveData:
+    live: Path
+    benchmarks: Path
+    source: str  # said in the verdict: "user file …", "Numerai v5.2/live.parquet (round 1234, cached)", "synthetic (…)"
+    rows: int | None = None
+
+
+def default_feature_names(count: int = 42) -> list[str]:
+    """Names for synthetic features when neither the pickle nor the caller names any."""
+    return [f"feature_synthetic_{i:04d}" for i in range(count)]
+
+
+def _python_with_pandas(runtime: LocalRuntime | None) -> tuple[str, dict[str, str]]:
+    if runtime is not None:
+        return str(runtime.python), {**os.environ, **runtime.env}
+    try:
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "Writing synthetic live data needs pandas and pyarrow: pass a runtime (ensure_runtime(...)) "
+            "or install them in this environment."
+        ) from None
+    return sys.executable, dict(os.environ)
+
+
+def _run_synth(spec: dict, runtime: LocalRuntime | None) -> None:
+    python, env = _python_with_pandas(runtime)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([python, "-I", "-c", _SYNTH_SCRIPT, json.dumps(spec)], capture_output=True, text=True,
+                          env=env, timeout=300, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise RuntimeError(f"Could not write synthetic live data: {done.stderr.strip()[-2000:]}")
+
+
+def write_synthetic_live_files(out_dir: Path, *, features: Sequence[str], rows: int = SYNTHETIC_ROWS, seed: int = 0,
+                               runtime: LocalRuntime | None = None) -> tuple[Path, Path]:
+    """Write live.parquet and live_benchmark_models.parquet shaped like Numerai's into out_dir."""
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows}.")
+    names = list(dict.fromkeys(features)) or default_feature_names()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    live, bench = out_dir / "live.parquet", out_dir / "live_benchmark_models.parquet"
+    _run_synth({"seed": seed, "rows": rows, "features": names, "benchmarks": list(BENCHMARK_COLUMNS),
+                "live": str(live), "bench": str(bench)}, runtime)
+    return live, bench
+
+
+def write_benchmarks_for(live: Path, out_dir: Path, *, seed: int = 0, runtime: LocalRuntime | None = None) -> Path:
+    """Synthetic benchmark columns for the ids (and eras) of a user's live file."""
+    bench = Path(out_dir) / "live_benchmark_models.parquet"
+    _run_synth({"seed": seed, "ids_from": str(live), "benchmarks": list(BENCHMARK_COLUMNS),
+                "bench": str(bench)}, runtime)
+    return bench
+
+
+def synthetic_live_data(cache_dir: Path, *, features: Sequence[str], rows: int = SYNTHETIC_ROWS,
+                        runtime: LocalRuntime | None = None) -> LiveData:
+    """Synthetic files, cached by (features, rows) so a warm validation does not rebuild them."""
+    names = list(dict.fromkeys(features)) or default_feature_names()
+    digest = hashlib.sha256(json.dumps([names, rows, list(BENCHMARK_COLUMNS)]).encode()).hexdigest()[:16]
+    folder = Path(cache_dir) / "livedata" / "synthetic" / digest
+    live, bench = folder / "live.parquet", folder / "live_benchmark_models.parquet"
+    if not (live.is_file() and bench.is_file()):
+        work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_mkdir(folder.parent)))
+        try:
+            write_synthetic_live_files(work, features=names, rows=rows, runtime=runtime)
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+            os.replace(work, folder)
+        except OSError:
+            if not (live.is_file() and bench.is_file()):  # a concurrent writer did not win either
+                raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return LiveData(live, bench, f"synthetic ({rows} rows, {len(names)} features)", rows)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_live_data(live: Path | None, benchmarks: Path | None) -> tuple[Path | None, Path | None]:
+    """Check the user's files exist; clear errors otherwise."""
+    for label, path in (("live data", live), ("benchmark data", benchmarks)):
+        if path is not None and not Path(path).is_file():
+            raise ValueError(f"The {label} file {path} does not exist (give a live.parquet path, or omit it to use "
+                             "Numerai's current files or synthetic data).")
+        if path is not None and Path(path).suffix.lower() != ".parquet":
+            raise ValueError(f"The {label} file {path} is not a .parquet file; Numerai's runner reads parquet.")
+    return (Path(live) if live else None, Path(benchmarks) if benchmarks else None)
+
+
+# ------------------------------------------------------------------ Numerai's current files
+
+
+def _unreachable_marker(cache_dir: Path) -> Path:
+    return Path(cache_dir) / "livedata" / "unreachable.json"
+
+
+def _recently_unreachable(cache_dir: Path, api_url: str) -> bool:
+    try:
+        data = json.loads(_unreachable_marker(cache_dir).read_text())
+    except (OSError, ValueError):
+        return False
+    return data.get("url") == api_url and time.time() - float(data.get("at", 0)) < UNREACHABLE_TTL_S
+
+
+def _remember_unreachable(cache_dir: Path, api_url: str) -> None:
+    marker = _unreachable_marker(cache_dir)
+    _mkdir(marker.parent)
+    marker.write_text(json.dumps({"url": api_url, "at": time.time()}))
+
+
+def _run_async(coroutine_factory):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion from sync code, even when called inside an event loop."""
+    import asyncio
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine_factory())
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coroutine_factory())
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
+
+
+async def _download_current(settings: Settings, folder_for_round, data_version: str,  # type: ignore[no-untyped-def]
+                            timeout_s: float) -> LiveData:
+    import httpx
+
+    from numerai_mcp.api import operations
+    from numerai_mcp.api.client import NumeraiClient
+
+    quick = replace(settings, request_timeout=timeout_s, max_retries=0)
+    names = (f"{data_version}/live.parquet", f"{data_version}/live_benchmark_models.parquet")
+    async with NumeraiClient(quick, use_settings_credentials=False) as client:
+        round_number = await operations.current_round(client)
+        folder: Path = folder_for_round(round_number)
+        targets = (folder / "live.parquet", folder / "live_benchmark_models.parquet")
+        label = f"Numerai {names[0]} (round {round_number if round_number is not None else 'unknown'}"
+        if all(t.is_file() for t in targets):
+            return LiveData(targets[0], targets[1], label + ", cached)")
+        _mkdir(folder)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, read=max(timeout_s, 60.0))) as http:
+            for name, target in zip(names, targets):
+                url = await operations.dataset_url(client, name, round_number=round_number)
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                async with http.stream("GET", url) as response:
+                    response.raise_for_status()
+                    with open(tmp, "wb") as handle:
+                        async for chunk in response.aiter_bytes(1 << 20):
+                            handle.write(chunk)
+                os.replace(tmp, target)
+    return LiveData(targets[0], targets[1], label + ", downloaded)")
+
+
+def numerai_live_data(settings: Settings, cache_dir: Path, *, data_version: str = DEFAULT_DATA_VERSION,
+                      timeout_s: float = DOWNLOAD_TIMEOUT_S) -> tuple[LiveData | None, str | None]:
+    """Numerai's current live files (cached per round), or (None, why not)."""
+    from numerai_mcp.redact import redact
+
+    if _recently_unreachable(cache_dir, settings.api_url):
+        return None, f"the API at {settings.api_url} was unreachable a few minutes ago"
+    base = Path(cache_dir) / "livedata" / data_version
+
+    def folder_for_round(round_number: int | None) -> Path:
+        return base / (f"round-{round_number}" if round_number is not None else time.strftime("day-%Y%m%d"))
+
+    try:
+        return _run_async(lambda: _download_current(settings, folder_for_round, data_version, timeout_s)), None
+    except Exception as exc:  # any failure falls back to synthetic data; the verdict says why
+        _remember_unreachable(cache_dir, settings.api_url)
+        return None, redact(f"{type(exc).__name__}: {exc}")[:300]

@@ -1,0 +1,432 @@
+"""validate_pickle: run a pickle the way Numerai would, before it is uploaded.
+
+Steps: static scan (refuse dangerous pickles before anything loads them) → pick the Python
+version (explicit, else what the bytecode says, else Numerai's default) → provision the
+pinned runtime → choose live data → run the runner in the sandbox (or Numerai's own image
+under Docker) → one Verdict with every check, the fixes and the timings, remembered by
+sha256. A bad pickle never raises: it is a failed verdict. Bad arguments raise ValueError
+(or InterpreterNotFoundError) with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from numerai_mcp.harness.outcome import RunContext, crash_checks, runner_checks
+from numerai_mcp.harness.verdict import Check, Verdict, collect_fixes
+from numerai_mcp.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from numerai_mcp.config import Settings
+    from numerai_mcp.harness.catalogue import Runtime
+    from numerai_mcp.harness.livedata import LiveData
+    from numerai_mcp.harness.runtime import LocalRuntime
+    from numerai_mcp.harness.sandbox import Limits
+
+Backend = Literal["auto", "local", "docker"]
+NUMERAI_MEMORY_BYTES = 4 * 1024**3
+NUMERAI_WALL_S = 600.0
+RUNNER = Path(__file__).with_name("runner.py")
+LOG_TAIL_LINES = 25
+
+
+class ValidationArgumentError(ValueError):
+    """An argument of validate_pickle is wrong; nothing was run."""
+
+
+@dataclass
+class _Clock:
+    timings: dict[str, float]
+
+    def add(self, key: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[key] = round(self.timings.get(key, 0.0) + now - started, 4)
+        return now
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_arguments(path: Path, backend: str, timeout_s: float | None, memory_bytes: int | None) -> Path:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ValidationArgumentError(f"No file at {path}: pass the path of the predict pickle to validate.")
+    if not path.is_file():
+        raise ValidationArgumentError(f"{path} is not a file: pass the path of the predict pickle itself.")
+    if backend not in ("auto", "local", "docker"):
+        raise ValidationArgumentError(f"backend must be 'auto', 'local' or 'docker', not {backend!r}.")
+    if timeout_s is not None and not timeout_s > 0:
+        raise ValidationArgumentError(f"timeout_s must be a positive number of seconds, not {timeout_s!r}.")
+    if memory_bytes is not None and memory_bytes < 64 * 1024**2:
+        raise ValidationArgumentError(f"memory_bytes must be at least 64 MiB, not {memory_bytes!r}.")
+    return path.resolve()
+
+
+# ------------------------------------------------------------------ scan
+
+
+def _scan(path: Path) -> tuple[Any | None, str | None]:
+    """(ScanReport, None) or (None, why the scan is unavailable)."""
+    try:
+        from numerai_mcp.harness.scan import scan_pickle
+    except ImportError as exc:
+        return None, f"the static scanner is not available ({exc})"
+    return scan_pickle(path), None
+
+
+_SEVERITY = {"error": "fail", "danger": "fail", "warn": "warn", "info": "pass"}
+
+
+def _scan_checks(report: Any | None, target_findings: Sequence[Any], allow_unsafe: bool, unavailable: str | None,
+                 ctx: RunContext) -> list[Check]:
+    from numerai_mcp.harness.outcome import rebuild_fix
+
+    if report is None:
+        return [Check(name="scan", status="warn", message=f"Not scanned: {unavailable}.")]
+    checks = [Check(name="scan", status="pass", message=_scan_summary(report))]
+    seen: set[tuple[str, str]] = set()
+    for finding in [*report.findings, *target_findings]:
+        if (finding.code, finding.message) in seen:
+            continue
+        seen.add((finding.code, finding.message))
+        status = _SEVERITY.get(finding.severity, "warn")
+        fix = None
+        if finding.severity == "danger":
+            status = "warn" if allow_unsafe else "fail"
+            fix = ("Do not upload a pickle you did not build: rebuild it from your own code. "
+                   "If you trust it, validate with allowUnsafe=true (it still runs only in the sandbox).")
+        elif finding.code == "python_mismatch":
+            fix = rebuild_fix(ctx)
+        elif finding.code == "missing_module":
+            fix = "Remove that import from the pickled function, or use only the image's pinned packages."
+        elif finding.code == "bad_signature":
+            fix = "predict must take exactly 1 (live_features) or 2 (live_features, live_benchmark_models) parameters."
+        checks.append(Check(name=f"scan: {finding.code}", status=status, message=finding.message, fix=fix))
+    return checks
+
+
+def _scan_summary(report: Any) -> str:
+    parts = [f"protocol {report.protocol}" if getattr(report, "protocol", None) is not None else "unknown protocol"]
+    if report.python_versions:
+        parts.append(f"built with Python {' or '.join(report.python_versions)}")
+    if report.function_arg_count is not None:
+        parts.append(f"{report.function_arg_count}-parameter function")
+    parts.append(f"imports {', '.join(m for m in report.modules[:8])}" if report.modules else "imports nothing")
+    if report.features:
+        parts.append(f"{len(report.features)} feature names")
+    return "Static scan: " + "; ".join(parts) + "."
+
+
+# ------------------------------------------------------------------ python version
+
+
+def _live_images(settings: Settings | None) -> list[dict[str, Any]] | None:
+    """Numerai's live image rows when credentials exist and the API answers quickly."""
+    if settings is None or settings.credentials is None:
+        return None
+    from dataclasses import replace
+
+    from numerai_mcp.api import operations
+    from numerai_mcp.api.client import NumeraiClient
+    from numerai_mcp.harness.livedata import _run_async
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with NumeraiClient(replace(settings, request_timeout=5.0, max_retries=0)) as client:
+            return [image.model_dump() for image in await operations.docker_images(client)]
+
+    try:
+        return _run_async(fetch)
+    except Exception:
+        return None
+
+
+def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, settings: Settings | None,
+                   ) -> tuple[Runtime, str | None]:
+    """(catalogue runtime, detected version label)."""
+    from numerai_mcp.harness.catalogue import load_catalogue
+
+    detected = report.python_versions if report is not None else []
+    detected_label = " or ".join(detected) if detected else None
+    explicit = requested not in (None, "", "auto")
+    catalogue = load_catalogue(cache_dir, live_images=None if explicit else _live_images(settings))
+    if explicit:
+        return catalogue.get(str(requested)), detected_label
+    supported = [v for v in detected if v in catalogue.runtimes]
+    if len(supported) == 1:
+        return catalogue.get(supported[0]), detected_label
+    if catalogue.default_python in supported or not supported:
+        return catalogue.default, detected_label
+    return catalogue.get(supported[-1]), detected_label
+
+
+# ------------------------------------------------------------------ live data
+
+
+def _live_data(runtime: LocalRuntime | None, cache_dir: Path, live: Path | None, bench: Path | None,
+               features: Sequence[str], settings: Settings | None, scratch: Path) -> LiveData:
+    from numerai_mcp.harness import livedata
+
+    live, bench = livedata.user_live_data(live, bench)
+    if live is not None:
+        source = f"user file {live}"
+        if bench is None:
+            bench = livedata.write_benchmarks_for(live, scratch, runtime=runtime)
+            source += " (synthetic benchmark columns)"
+        else:
+            source += f" and {bench}"
+        return livedata.LiveData(live, bench, source)
+    why = "no API settings given"
+    if settings is not None:
+        downloaded, why = livedata.numerai_live_data(settings, cache_dir)
+        if downloaded is not None:
+            if bench is not None:
+                return livedata.LiveData(downloaded.live, bench, f"{downloaded.source} with user file {bench}")
+            return downloaded
+    synthetic = livedata.synthetic_live_data(cache_dir, features=features, runtime=runtime)
+    source = f"{synthetic.source}; Numerai's files not used: {why}"
+    if bench is not None:
+        return livedata.LiveData(synthetic.live, bench, f"{source}, benchmarks from user file {bench}", synthetic.rows)
+    return livedata.LiveData(synthetic.live, synthetic.benchmarks, source, synthetic.rows)
+
+
+# ------------------------------------------------------------------ local run
+
+
+def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits, target: Runtime,
+               ctx: RunContext, clock: _Clock) -> tuple[list[Check], dict[str, Any] | None, list[str], str | None]:
+    """(checks, runner result, log tail, error kind) of one sandboxed run."""
+    from numerai_mcp.harness import sandbox
+
+    isolation = sandbox.available_isolation()
+    ws = sandbox.Workspace(isolation, drop_privileges=isolation == "root")
+    try:
+        model = ws.add_input(path, "model.pkl")
+        live = ws.add_input(data.live, "live.parquet")
+        bench = ws.add_input(data.benchmarks, "live_benchmark_models.parquet")
+        runner = ws.add_input(RUNNER, "runner.py")
+        result_path = ws.out / "result.json"
+        argv = [str(runtime.python), "-I", ws.inner(runner), "--model", ws.inner(model), "--dataset", ws.inner(live),
+                "--benchmarks", ws.inner(bench), "--output_dir", ws.inner(ws.out), "--result", ws.inner(result_path),
+                "--git-ref", target.tag, "--spawned-at", repr(time.time())]
+        interpreter_home = Path(runtime.python).resolve().parent.parent
+        outcome = sandbox.run_sandboxed(argv, ws, limits=limits, expose=[runtime.root, interpreter_home],
+                                        env=runtime.env)
+        result = _read_result(result_path)
+    finally:
+        ws.cleanup()
+    log_tail = _log_tail(outcome.stderr_tail)
+    if result is not None and result.get("checks") and not outcome.timed_out and outcome.returncode in (0, 1):
+        checks, kind = runner_checks(result, ctx)
+    else:
+        checks, kind = crash_checks(result, outcome.returncode, outcome.timed_out, ctx, outcome.stderr_tail)
+        if outcome.timed_out:
+            log_tail.append(f"ERROR:numerai-mcp:stopped after {limits.wall_s:.0f} s (wall-clock limit)")
+        elif outcome.returncode not in (0, 1):
+            log_tail.append(f"ERROR:numerai-mcp:the runner exited with status {outcome.returncode}")
+    checks += _sandbox_checks(outcome, result, limits)
+    for key, value in ((result or {}).get("timings") or {}).items():
+        clock.timings[key] = value
+    clock.timings["sandbox"] = round(outcome.wall_s, 4)
+    return checks, result, log_tail, kind
+
+
+def _pinned_but_missing(kind: str | None, result: dict[str, Any] | None, target: Runtime,
+                        runtime: LocalRuntime) -> str | None:
+    """The pinned distribution to add when the run failed only because the local venv lacks it."""
+    if kind != "module_not_found":
+        return None
+    from numerai_mcp.harness.catalogue import distribution_for_module
+
+    module = ((result or {}).get("exception") or {}).get("missing_module") or ""
+    distribution = distribution_for_module(module) if module else None
+    if distribution is None or target.pin(distribution) is None or runtime.has(distribution):
+        return None
+    return distribution
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _log_tail(lines: Sequence[str]) -> list[str]:
+    from numerai_mcp.redact import redact
+
+    return [redact(line)[:2000] for line in lines[-LOG_TAIL_LINES:]]
+
+
+def _sandbox_checks(outcome: Any, result: dict[str, Any] | None, limits: Limits) -> list[Check]:
+    checks = []
+    if outcome.not_enforced:
+        checks.append(Check(name="sandbox: isolation", status="warn",
+                            message="Ran with limits but without: " + "; ".join(outcome.not_enforced) + ".",
+                            fix="Run as root or enable unprivileged user namespaces for full isolation."))
+    else:
+        checks.append(Check(name="sandbox: isolation", status="pass",
+                            message=f"Ran as an unprivileged user with no network, a private /tmp, a PID namespace, "
+                                    f"{limits.cpus} CPU and {limits.memory_bytes / 1024**3:.1f} GiB address space."))
+    if outcome.leftover_killed:
+        checks.append(Check(name="sandbox: leftover processes", status="warn",
+                            message=f"predict left {outcome.leftover_killed} process(es) running; they were killed.",
+                            fix="Don't start background processes in predict: Numerai kills them."))
+    predict_s = ((result or {}).get("timings") or {}).get("predict")
+    if predict_s is not None and predict_s > 0.5 * limits.wall_s:
+        checks.append(Check(name="time budget", status="warn",
+                            message=f"predict took {predict_s:.0f} s, over half of the {limits.wall_s:.0f} s limit.",
+                            fix="Speed predict up: Numerai's CPU may be slower than this machine."))
+    peak = (result or {}).get("peak_memory_mb")
+    if peak is not None and peak * 1024**2 > 0.75 * limits.memory_bytes:
+        checks.append(Check(name="memory budget", status="warn",
+                            message=f"peak memory {peak:.0f} MB is close to the {limits.memory_bytes / 1024**2:.0f} "
+                                    "MB limit.", fix="Reduce memory use in predict (batches, float32)."))
+    return checks
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def _summary(passed: bool, checks: list[Check], python: str, runtime_label: str, data_source: str,
+             timings: dict[str, float], fixes: list[str]) -> str:
+    if passed:
+        warnings = sum(1 for c in checks if c.status == "warn")
+        extra = f", {warnings} warning(s)" if warnings else ""
+        return (f"PASS: predict ran like Numerai would on Python {python} ({runtime_label}) with "
+                f"{data_source.split(';')[0]} in {timings.get('total', 0):.1f} s{extra}.")
+    failed = next(c for c in checks if c.status == "fail")
+    fix = f" Fix: {fixes[0]}" if fixes else ""
+    return f"FAIL ({failed.name}): {failed.message}.{fix}".replace("..", ".")
+
+
+def validate_pickle(path: Path, *, python_version: str | None = None, live_data: Path | None = None,
+                    benchmark_data: Path | None = None, backend: Backend = "auto", timeout_s: float | None = None,
+                    memory_bytes: int | None = None, allow_unsafe: bool = False, cache_dir: Path | None = None,
+                    settings: Settings | None = None, features: Sequence[str] | None = None,
+                    progress: ProgressFn | None = None) -> Verdict:
+    """Run the pickle at `path` as numerai_predict_py_3_X would and return the Verdict (also remembered)."""
+    from numerai_mcp.harness import livedata, verdict_store
+    from numerai_mcp.harness.runtime import ensure_runtime
+    from numerai_mcp.harness.sandbox import Limits
+
+    report_progress = progress or no_progress
+    started = time.perf_counter()
+    clock = _Clock({})
+    path = _check_arguments(path, backend, timeout_s, memory_bytes)
+    livedata.user_live_data(live_data, benchmark_data)
+    if cache_dir is None:
+        cache_dir = settings.cache_dir if settings is not None else _default_cache_dir()
+    cache_dir = Path(cache_dir)
+
+    report_progress(0, 5, "scanning the pickle")
+    mark = time.perf_counter()
+    report, unavailable = _scan(path)
+    mark = clock.add("scan", mark)
+    target, detected = _choose_python(python_version, report, cache_dir, settings)
+    limits = Limits(memory_bytes=memory_bytes or NUMERAI_MEMORY_BYTES, wall_s=timeout_s or NUMERAI_WALL_S)
+    ctx = RunContext(python_used=target.python, built_with=list(report.python_versions) if report else [],
+                     numpy_pin=target.pin("numpy"), memory_bytes=limits.memory_bytes, wall_s=limits.wall_s,
+                     docker_ref=target.docker_ref)
+    target_findings: list[Any] = []
+    packages: list[str] = []
+    if report is not None:
+        from numerai_mcp.harness.scan import check_against_runtime, required_distributions
+
+        target_findings = list(check_against_runtime(report, target))
+        packages = list(required_distributions(report, target))
+    checks = _scan_checks(report, target_findings, allow_unsafe, unavailable, ctx)
+    feature_names = list(features) if features else list(report.features if report is not None else [])
+
+    def finish(passed: bool, data_source: str, backend_used: str, *, result: dict[str, Any] | None = None,
+               log_tail: list[str] | None = None) -> Verdict:
+        clock.timings["total"] = round(time.perf_counter() - started, 4)
+        fixes = collect_fixes(checks)
+        runtime_label = f"{target.image}:{target.tag}"
+        verdict = Verdict(
+            passed=passed, summary=_summary(passed, checks, target.python, runtime_label, data_source, clock.timings,
+                                            fixes),
+            sha256=report.sha256 if report is not None else _sha256(path), path=str(path),
+            size=path.stat().st_size, python_version_detected=detected, python_version_used=target.python,
+            backend=backend_used, runtime=runtime_label, pins_source=target.pins_source,
+            live_data_source=data_source, checks=checks, fixes=fixes, timings=clock.timings,
+            peak_memory_mb=(result or {}).get("peak_memory_mb"), rows=(result or {}).get("rows"),
+            log_tail=log_tail or [],
+        )
+        verdict_store.remember(verdict, cache_dir)
+        report_progress(5, 5, verdict.summary)
+        return verdict
+
+    if report is not None and report.dangerous and not allow_unsafe:
+        checks.append(Check(name="safety", status="fail",
+                            message="Refused before loading: the pickle references dangerous functions "
+                                    f"({'; '.join(f.message for f in report.dangerous)[:400]}).",
+                            fix="Rebuild the pickle from your own code; pass allowUnsafe=true only for a file you "
+                                "trust (it then runs in the sandbox)."))
+        return finish(False, "not loaded (refused by the static scan)", "local")
+
+    from numerai_mcp.harness import docker_backend
+
+    use_docker = backend == "docker" or (backend == "auto" and docker_backend.engine_available())
+    if use_docker:
+        report_progress(1, 5, f"running {target.docker_ref} in Docker")
+        run = docker_backend.run_in_docker(path, target, ctx=ctx, limits=limits, cache_dir=cache_dir,
+                                           live_data=live_data, benchmark_data=benchmark_data, settings=settings,
+                                           features=feature_names, timings=clock.timings)
+        checks += run.checks
+        passed = not any(c.status == "fail" for c in checks)
+        return finish(passed, run.live_data_source, "docker", result=run.result, log_tail=run.log_tail)
+
+    report_progress(1, 5, f"provisioning the Python {target.python} runtime ({', '.join(packages) or 'base'})")
+    runtime = ensure_runtime(target.python, packages, cache_dir=cache_dir, progress=_sub_progress(report_progress, 1))
+    mark = clock.add("provision", mark)
+    report_progress(2, 5, "preparing live data")
+    scratch = Path(cache_dir) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
+    scratch_dir = Path(tempfile.mkdtemp(prefix="validate-", dir=scratch))
+    try:
+        data = _live_data(runtime, cache_dir, live_data, benchmark_data, feature_names, settings, scratch_dir)
+        mark = clock.add("live_data", mark)
+        report_progress(3, 5, f"running predict in the sandbox on {data.source.split(';')[0]}")
+        for _attempt in range(3):
+            run_checks, result, log_tail, kind = _run_local(path, runtime, data, limits, target, ctx, clock)
+            extra = _pinned_but_missing(kind, result, target, runtime)
+            if extra is None:
+                break
+            # The scan missed a pinned package the pickle imports: Numerai's image has it, so add it and rerun.
+            report_progress(3, 5, f"adding the pinned package {extra} and running again")
+            runtime = ensure_runtime(target.python, [*runtime.packages, extra], cache_dir=cache_dir)
+        clock.add("run", mark)
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    checks += run_checks
+    passed = not any(c.status == "fail" for c in checks)
+    return finish(passed, data.source, "local", result=result, log_tail=log_tail)
+
+
+def _sub_progress(progress: ProgressFn, step: int) -> ProgressFn:
+    def report(done: float, total: float | None, message: str) -> None:
+        progress(step, 5, message)
+
+    return report
+
+
+def _default_cache_dir() -> Path:
+    import os
+
+    from numerai_mcp.config import default_cache_dir
+
+    return default_cache_dir(os.environ)
