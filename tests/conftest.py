@@ -14,8 +14,35 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import secret_watch
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    secret_watch.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any secret handed out during the session showed up anywhere we wrote."""
+    cache = Path(os.environ.get("NUMERAI_MCP_TEST_CACHE") or REPO / ".cache" / "test")
+    leaks = secret_watch.WATCH.leaks(secret_watch.small_files_we_wrote(cache) if cache.is_dir() else ())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if leaks:
+        if reporter:
+            reporter.write_line("SECRET LEAK: a Numerai secret appeared in:", red=True)
+            for leak in leaks[:20]:
+                reporter.write_line(f"  {leak}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter and secret_watch.WATCH.secrets:
+        watched = len(secret_watch.WATCH.texts)
+        reporter.write_line(f"secret watch: {len(secret_watch.WATCH.secrets)} secrets, {watched} results/log lines: clean")
+
+
+@pytest.fixture
+def secret_watch_fixture() -> secret_watch.SecretWatch:
+    return secret_watch.WATCH
 
 
 @pytest.fixture
@@ -47,12 +74,21 @@ def emulator_session(tmp_path_factory: pytest.TempPathFactory, test_cache_dir: P
 
     data_dir = tmp_path_factory.mktemp("emulator-data")
     with start_emulator(data_dir=data_dir, cache_dir=test_cache_dir) as handle:
+        secret_watch.WATCH.add_secret_from_auth(handle.auth)
+        add_key = handle.add_key
+
+        def watched_add_key(*args, **kwargs):  # type: ignore[no-untyped-def]
+            auth = add_key(*args, **kwargs)
+            secret_watch.WATCH.add_secret_from_auth(auth)
+            return auth
+
+        handle.add_key = watched_add_key
         yield handle
 
 
 @pytest.fixture
 def emulator(emulator_session):  # type: ignore[no-untyped-def]
     """The session emulator, reset to a fresh demo account with no faults."""
-    emulator_session.reset()
+    secret_watch.WATCH.add_secret_from_auth(emulator_session.reset() or emulator_session.auth)
     yield emulator_session
     emulator_session.reset()

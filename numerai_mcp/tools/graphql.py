@@ -29,7 +29,7 @@ DESCRIPTION = """Run a GraphQL query against the Numerai tournament API (read-on
 `query { rounds(tournament: 8, number: 0) { number closeTime } }`, or introspection (`__schema`, `__type`).
 Use it for anything the dedicated tools don't cover; prefer upload_model/create_model for the upload flow.
 Mutations are refused unless the server runs with --allow-mutations. Large results are cut: narrow the
-selection or add arguments (ids, limits) when that happens."""
+selection or add arguments (ids, limits) when that happens. Next: use the ids it returns with upload_model."""
 
 
 class GraphQLResult(ApiModel):

@@ -64,7 +64,7 @@ DESCRIPTION = """Upload a model pickle to Numerai and deploy it, one `operation`
 5. operation='get_logs' (triggerId or pickleId[, offset]) — the run's logs, paged.
 Also: get_upload_auth (modelId[, filename]), put_file (presignedUrl, localPath), create (modelId, filename =
 server-side name[, dockerImage, dataVersion]), list_docker_images, list_data_versions.
-dockerImage accepts an id, 'Python 3.12' or '3.12'."""
+dockerImage accepts an id, 'Python 3.12' or '3.12'. Every result's nextStep says what to call next."""
 
 
 class PutSummary(ApiModel):

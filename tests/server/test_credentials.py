@@ -98,3 +98,17 @@ def test_per_request_key_release_keeps_a_configured_key_masked() -> None:
     per_request = Credentials.parse(f"{PUBLIC}$configuredSecretValue0001")  # same key sent in a header
     forget_secret(per_request.secret_key)  # the request ends
     assert "configuredSecretValue0001" not in redact(f"x {configured.secret_key} y")
+
+
+def test_the_session_secret_watch_finds_a_planted_leak(tmp_path: Path) -> None:
+    from tests.support.secret_watch import SecretWatch
+
+    watch = SecretWatch()
+    watch.add_secret_from_auth(f"Token {PUBLIC}$plantedSecret0123456789")
+    watch.observe("tool x", "all clean here")
+    assert watch.leaks() == []
+    watch.observe("tool y", "oops plantedSecret0123456789")
+    leaked_file = tmp_path / "verdict.json"
+    leaked_file.write_text("plantedSecret0123456789")
+    found = watch.leaks([leaked_file])
+    assert len(found) == 2 and found[0].startswith("tool y") and found[1] == f"file {leaked_file}"

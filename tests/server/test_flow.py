@@ -1,0 +1,278 @@
+"""The upload tools end to end, in-process MCP client → real server code → real emulator over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from numerai_mcp.api.client import NumeraiClient
+from numerai_mcp.api.operations import SET_WEBHOOK
+from tests.support.mcp_helpers import call, copy_pickle, error_of, fast_settings, in_process
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture
+def settings(emulator: Any, test_cache_dir: Path):  # type: ignore[no-untyped-def]
+    return fast_settings(emulator.url, emulator.auth, test_cache_dir)
+
+
+@pytest.fixture
+def pickle_path(fixture_pickle: Path, tmp_path: Path) -> Path:
+    return copy_pickle(fixture_pickle, tmp_path, "neutral.pkl")
+
+
+async def test_check_api_credentials_reports_account_scopes_and_default_image(settings: Any) -> None:
+    async with in_process(settings) as client:
+        report = await call(client, "check_api_credentials", {})
+    assert report["reachable"] and report["authenticated"] and report["readyForUpload"]
+    assert report["accountUsername"] == "demo"
+    assert {"upload_submission", "read_submission_info", "read_user_info"} <= set(report["scopes"])
+    assert report["missingScopes"] == {}
+    assert report["defaultDockerImage"]["default"] is True
+    assert report["credentialsSource"] == "server configuration"
+
+
+async def test_whole_flow_create_upload_wait_assign_trigger_logs(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with in_process(settings) as client:
+        created = await call(client, "create_model", {"name": "flow_model", "tournament": 8})
+        model_id = created["id"]
+        uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                       "localPath": str(pickle_path)}, progress_callback=on_progress)
+        assert uploaded["put"]["size"] == pickle_path.stat().st_size
+        assert uploaded["put"]["md5"] == uploaded["put"]["etag"]
+        assert uploaded["dockerImage"]["pythonVersion"] == "3.12"
+        pickle_id = uploaded["pickle"]["id"]
+
+        listed = await call(client, "upload_model", {"operation": "list", "pickleId": pickle_id, "wait": True,
+                                                     "waitSeconds": 300}, progress_callback=on_progress)
+        assert listed["pickle"]["validationStatus"] == "validated", listed["summary"]
+
+        assigned = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        assert assigned["model"]["computePickleUpload"]["id"] == pickle_id
+
+        triggered = await call(client, "upload_model", {"operation": "trigger", "pickleId": pickle_id, "wait": True,
+                                                        "waitSeconds": 300})
+        trigger_id = triggered["triggerId"]
+        assert trigger_id and triggered["trigger"]["id"] == trigger_id
+
+        logs = await call(client, "upload_model", {"operation": "get_logs", "triggerId": trigger_id})
+        assert logs["logsTotal"] > 0 and logs["logs"]
+
+    assert progress, "no MCP progress notifications arrived during upload and wait"
+    state = emulator.state()
+    mine = [p for p in state["pickles"] if p["modelId"] == model_id]
+    assert len(mine) == 1
+
+
+async def test_step_by_step_operations_match_numerais_skill(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "steps_model"}))["id"]
+        auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id,
+                                                   "filename": "neutral.pkl"})
+        server_name = auth["uploadAuth"]["filename"]
+        assert server_name != "neutral.pkl" and server_name.endswith(".pkl")
+        put = await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
+                                                  "localPath": str(pickle_path)})
+        assert put["put"]["attempts"] == 1
+        created = await call(client, "upload_model", {"operation": "create", "modelId": model_id,
+                                                      "filename": server_name, "dockerImage": "Python 3.12"})
+        assert created["dockerImage"]["chosenBecause"] == "as requested"
+        images = await call(client, "upload_model", {"operation": "list_docker_images"})
+        assert any(i["default"] for i in images["dockerImages"])
+        versions = await call(client, "upload_model", {"operation": "list_data_versions"})
+        assert versions["dataVersions"]
+
+
+async def test_create_without_docker_image_uses_the_live_default_and_says_so(settings: Any, pickle_path: Path) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "default_img"}))["id"]
+        auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
+        await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
+                                            "localPath": str(pickle_path)})
+        created = await call(client, "upload_model", {"operation": "create", "modelId": model_id,
+                                                      "filename": auth["uploadAuth"]["filename"]})
+    assert "default" in created["dockerImage"]["chosenBecause"]
+    assert "default" in created["summary"]
+
+
+async def test_unknown_docker_image_is_refused_before_any_byte_is_sent(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "bad_image"}))["id"]
+        message = await error_of(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                          "localPath": str(pickle_path), "dockerImage": "Python 2.7"})
+    assert "Unknown dockerImage 'Python 2.7'" in message and "Python 3.12" in message
+    assert not [p for p in emulator.state()["pickles"] if p["modelId"] == model_id]
+
+
+async def test_missing_and_unknown_arguments_name_what_is_expected(settings: Any) -> None:
+    async with in_process(settings) as client:
+        message = await error_of(client, "upload_model", {"operation": "put_file", "localPath": "/tmp/x.pkl"})
+        assert "needs presignedUrl" in message and "It takes: presignedUrl, localPath" in message
+        message = await error_of(client, "upload_model", {"operation": "launch"})
+        assert "get_upload_auth" in message and "list_docker_images" in message
+        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": "m"})
+        assert "needs pickleId" in message and "disable=true" in message
+
+
+async def test_bad_local_paths_fail_before_any_network_call(settings: Any, tmp_path: Path, emulator: Any) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a pickle")
+    before = len(emulator.state()["pickles"])
+    async with in_process(settings) as client:
+        for path, expected in [(tmp_path / "absent.pkl", "does not exist"), (tmp_path, "is a directory"),
+                               (text, "extension '.txt'")]:
+            message = await error_of(client, "upload_model", {"operation": "upload", "modelId": "any",
+                                                              "localPath": str(path)})
+            assert expected in message
+    assert len(emulator.state()["pickles"]) == before
+
+
+async def test_wrong_token_is_reported_by_the_check_and_refused_by_tools(emulator: Any, test_cache_dir: Path) -> None:
+    bogus = "Token ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ$notARealSecretAtAll0123456789"
+    settings = fast_settings(emulator.url, bogus, test_cache_dir)
+    async with in_process(settings) as client:
+        report = await call(client, "check_api_credentials", {})
+        assert report["reachable"] and not report["authenticated"] and report["problem"]
+        message = await error_of(client, "upload_model", {"operation": "list_docker_images"})
+    assert "notARealSecretAtAll" not in message and "notARealSecretAtAll" not in str(report)
+
+
+async def test_missing_scope_names_the_scope_and_how_to_add_it(emulator: Any, test_cache_dir: Path) -> None:
+    auth = emulator.add_key(["read_user_info", "read_submission_info"])
+    settings = fast_settings(emulator.url, auth, test_cache_dir)
+    async with in_process(settings) as client:
+        report = await call(client, "check_api_credentials", {})
+        assert list(report["missingScopes"]) == ["upload_submission"] and not report["readyForUpload"]
+        message = await error_of(client, "upload_model", {"operation": "get_upload_auth", "modelId": "x"})
+    assert "Insufficient permission for upload_submission" in message and "Custom API Keys" in message
+
+
+async def test_expired_upload_url_says_to_fetch_a_new_one(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    import anyio
+
+    emulator.set_faults(url_lifetime_s=1)
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "expiry"}))["id"]
+        auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
+        await anyio.sleep(2.2)
+        message = await error_of(client, "upload_model", {"operation": "put_file", "localPath": str(pickle_path),
+                                                          "presignedUrl": auth["uploadAuth"]["url"]})
+    assert "expired" in message and "get_upload_auth" in message
+
+
+async def test_flow_survives_injected_5xx_and_dropped_connections_without_duplicates(
+    settings: Any, pickle_path: Path, emulator: Any
+) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "faulty"}))["id"]
+        emulator.set_faults(error_rate=0.3, drop_rate=0.1, seed=7)
+        uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                       "localPath": str(pickle_path)})
+        pickle_id = uploaded["pickle"]["id"]
+        listed = await call(client, "upload_model", {"operation": "list", "pickleId": pickle_id, "wait": True,
+                                                     "waitSeconds": 300})
+        assert listed["pickle"]["validationStatus"] == "validated"
+        await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        triggered = await call(client, "upload_model", {"operation": "trigger", "pickleId": pickle_id})
+        emulator.set_faults()
+    state = emulator.state()
+    assert len([p for p in state["pickles"] if p["modelId"] == model_id]) == 1
+    assert len([m for m in state["models"] if m["name"] == "faulty"]) == 1
+    pickle = next(p for p in state["pickles"] if p["id"] == pickle_id)
+    assert [t["id"] for t in pickle["triggers"] if t["id"] == triggered["triggerId"]]
+
+
+async def test_webhook_blocks_assignment_until_cleared(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "hooked"}))["id"]
+        async with NumeraiClient(settings) as api:
+            await api.mutate(SET_WEBHOOK, {"modelId": model_id, "newSubmissionWebhook": "https://example.com/hook"},
+                             idempotent=True)
+        pickle_id = (await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                         "localPath": str(pickle_path)}))["pickle"]["id"]
+        await call(client, "upload_model", {"operation": "list", "pickleId": pickle_id, "wait": True, "waitSeconds": 300})
+        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        assert "webhook" in message and "clearWebhook=true" in message
+        done = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id,
+                                                   "clearWebhook": True})
+        assert done["model"]["submissionWebhook"] in (None, "") and any("webhook" in w for w in done["warnings"])
+        disabled = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "disable": True})
+        assert disabled["model"]["computePickleUpload"] is None
+
+
+async def test_create_model_checks_names_and_duplicates(settings: Any) -> None:
+    async with in_process(settings) as client:
+        await call(client, "create_model", {"name": "twice"})
+        message = await error_of(client, "create_model", {"name": "twice"})
+        assert "already have a model named 'twice'" in message
+        message = await error_of(client, "create_model", {"name": "has space"})
+        assert "letters, digits and underscores" in message
+        message = await error_of(client, "create_model", {"name": "x", "tournament": 11})
+        assert "tournament=8" in message
+
+
+async def test_graphql_query_reads_introspects_truncates_and_refuses_mutations(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from numerai_mcp.tools import graphql as graphql_tool
+
+    monkeypatch.setattr(graphql_tool, "MAX_RESULT_CHARS", 5_000)  # the real cap is 60k; the emulator's schema is smaller
+    async with in_process(settings) as client:
+        account = await call(client, "graphql_query", {"query": "query { account { username } }"})
+        assert account["data"] == {"account": {"username": "demo"}}
+        typed = await call(client, "graphql_query", {"query": "query($n: String!) { __type(name: $n) { name } }",
+                                                     "variables": {"n": "ComputePickleUpload"}})
+        assert typed["data"]["__type"]["name"] == "ComputePickleUpload"
+        whole = await call(client, "graphql_query", {"query": FULL_INTROSPECTION})
+        assert whole["truncated"] and whole["note"] and whole["data"] is None
+        message = await error_of(client, "graphql_query", {"query": "query { account { nosuchfield } }"})
+        assert "nosuchfield" in message
+        message = await error_of(client, "graphql_query", {"query": 'mutation { addModel(name: "m", tournament: 8) { id } }'})
+        assert "read-only" in message
+
+
+async def test_graphql_mutations_run_when_the_operator_allows_them(emulator: Any, test_cache_dir: Path) -> None:
+    settings = fast_settings(emulator.url, emulator.auth, test_cache_dir, allow_mutations=True)
+    async with in_process(settings) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert tools["graphql_query"].annotations.read_only_hint is False
+        made = await call(client, "graphql_query", {"query": 'mutation { addModel(name: "via_graphql", tournament: 8) { id name } }'})
+    assert made["data"]["addModel"]["name"] == "via_graphql"
+
+
+async def test_unreachable_api_gives_a_clear_error(test_cache_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    auth = "Token AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$unreachableSecret000000000000"
+    settings = fast_settings(f"http://127.0.0.1:{port}", auth, test_cache_dir)
+    async with in_process(settings) as client:
+        report = await call(client, "check_api_credentials", {})
+        assert report["reachable"] is False and "unreachable" in report["problem"]
+        message = await error_of(client, "upload_model", {"operation": "list_docker_images"})
+    assert "unreachable" in message and "NUMERAI_API_URL" in message
+
+
+async def test_no_credentials_is_explained(emulator: Any, test_cache_dir: Path) -> None:
+    settings = fast_settings(emulator.url, None, test_cache_dir)
+    async with in_process(settings) as client:
+        report = await call(client, "check_api_credentials", {})
+        assert report["reachable"] and not report["authenticated"] and "NUMERAI_MCP_AUTH" in report["nextStep"]
+        message = await error_of(client, "create_model", {"name": "nokey"})
+    assert "API keys required" in message
+
+
+FULL_INTROSPECTION = """query { __schema { types { name kind description fields { name description args { name
+  description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind
+  ofType { name kind } } } } } } }"""
+
