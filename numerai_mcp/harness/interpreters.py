@@ -62,7 +62,7 @@ def _probe(candidate: Path, minor: str) -> Path | None:
     lines = done.stdout.splitlines()
     if done.returncode != 0 or len(lines) != 2 or lines[0].strip() != minor:
         return None
-    return Path(lines[1].strip())
+    return Path(lines[1].strip()).resolve()
 
 
 def _how_to_install(minor: str) -> str:

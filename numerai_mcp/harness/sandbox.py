@@ -40,6 +40,7 @@ GIB = 1024**3
 NOBODY = 65534
 COVERED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 TOKEN_VAR = "NUMERAI_MCP_SANDBOX_TOKEN"
+LEFTOVER_FILE = ".leftover-processes"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
 Isolation = Literal["root", "user", "none"]
@@ -194,13 +195,26 @@ def _setup_script(ws: Workspace, expose: Sequence[Path], drop: bool) -> str:
                   f"mount -o remount,bind,ro {q(str(path))} 2>/dev/null || true"]
     lines += [f"umount -l {q(ws.inner(stage))} 2>/dev/null || true" for _, stage in hidden]
     lines.append(f"cd {q(ws.inner(ws.home))}")
+    pid1 = q(_pid1_script(ws.inner(ws.out / LEFTOVER_FILE)))
     if drop:
         lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --no-new-privs -- "
-                     '/bin/sh -c \'"$0" "$@"; exit $?\' "$@"')
+                     f'/bin/sh -c {pid1} "$@"')
     else:
-        lines.append("exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all -- "
-                     '/bin/sh -c \'"$0" "$@"; exit $?\' "$@"')
+        lines.append(f'exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all -- /bin/sh -c {pid1} "$@"')
     return "\n".join(lines)
+
+
+def _pid1_script(leftover_path: str) -> str:
+    """PID 1 of the namespace: run the target, then count what it left running (they die with us)."""
+    return (
+        '"$0" "$@"; rc=$?; n=0\n'
+        'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] && continue; s=\n'
+        '  while read -r k v r; do [ "$k" = State: ] && s=$v && break; done < "$d/status" 2>/dev/null\n'
+        '  [ -n "$s" ] && [ "$s" != Z ] && n=$((n+1))\n'
+        'done\n'
+        f'echo $n > {shlex.quote(leftover_path)} 2>/dev/null\n'
+        'exit $rc'
+    )
 
 
 def _limit_prefix(limits: Limits) -> list[str]:
@@ -268,6 +282,13 @@ def _kill_leftovers(token: str) -> int:
     return killed
 
 
+def _counted_by_pid1(ws: Workspace) -> int:
+    try:
+        return int((ws.out / LEFTOVER_FILE).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def _shell_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
@@ -320,7 +341,7 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, expose:
                 process.wait()
     wall = time.perf_counter() - started
     _killpg(process.pid)
-    leftovers = _kill_leftovers(token)
+    leftovers = _kill_leftovers(token) + _counted_by_pid1(ws)
     return SandboxResult(
         returncode=-1 if timed_out else _shell_status(returncode), timed_out=timed_out, wall_s=wall,
         stdout_tail=_tail(stdout_path), stderr_tail=_tail(stderr_path), isolation=isolation,
