@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -15,6 +15,7 @@ from numerai_mcp.api import operations as ops
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import CLASSIC_TOURNAMENT, Settings
 from numerai_mcp.tools.common import api_client, tool_errors
+from numerai_mcp.tools.confirm import Confirmation, ask, require_confirmation
 
 MAX_NAME_LENGTH = 20
 # "username-safe" (numerai-api.md §2.3): letters, digits and underscores.
@@ -25,7 +26,8 @@ DESCRIPTION = """Create a new Numerai Classic model slot (tournament 8) and retu
 Use this only when the user wants a new slot; to reuse a slot, read its id with graphql_query
 (`query { account { models { id name } } }`). Names: at most 20 characters, letters, digits and underscores,
 unique on Numerai. The server checks the name, its availability and the account's free slots before creating.
-Creating a slot cannot be undone through the API, so confirm the name with the user first.
+Creating a slot cannot be undone through the API: the server asks the user when the client supports it;
+otherwise confirm the name with the user and pass confirm=true.
 Next: build_pickle/validate_pickle, then upload_model operation='upload' with this modelId."""
 
 
@@ -54,14 +56,22 @@ def check_model_name(name: str) -> str:
     return cleaned
 
 
+async def _ask_create(name: str, confirm: bool, ctx: Context[Any, Any]) -> Confirmation | Elicit[Confirmation] | None:
+    return ask(ctx, confirm, f"Create the Numerai model slot {name.strip()!r}? A slot cannot be deleted through the API.")
+
+
 async def create_model(
     name: Annotated[str, Field(description="New model name: ≤ 20 characters, letters, digits, underscores.", max_length=64)],
     ctx: Context[Any, Any],
+    answer: Annotated[Confirmation | None, Resolve(_ask_create)],
     tournament: Annotated[int, Field(description="Tournament id; model uploads exist only in Numerai Classic (8).")] = CLASSIC_TOURNAMENT,
+    confirm: Annotated[bool, Field(description="true once the user agreed to create this slot (needed when the client cannot ask the user itself).")] = False,
 ) -> CreatedModel:
     cleaned = check_model_name(name)
     if tournament != CLASSIC_TOURNAMENT:
         raise ToolError(f"tournament {tournament} does not support model uploads; use tournament=8 (Numerai Classic).")
+    require_confirmation(answer, why="A model slot cannot be deleted through the API once created",
+                         retry_hint=f"name={cleaned!r}")
     with tool_errors():
         async with api_client(ctx) as client:
             client.require_credentials()

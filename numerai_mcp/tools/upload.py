@@ -7,10 +7,12 @@ ours are dockerImage, dataVersion, wait, waitSeconds, clearWebhook, disable, off
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -21,7 +23,10 @@ from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.models import ApiModel, DataVersion, DockerImage, LogLine, ModelSlot, Pickle, Trigger, UploadAuth
 from numerai_mcp.api.upload import put_file
 from numerai_mcp.config import Settings
+from numerai_mcp.harness import verdict_store
 from numerai_mcp.tools.common import api_client, async_progress, server_state, tool_errors
+from numerai_mcp.tools.confirm import CONFIRMED, Confirmation, ask, require_confirmation
+from numerai_mcp.tools.gate import check_before_upload, file_sha256, remember_upload, remembered_python, scanned_python
 from numerai_mcp.tools.paths import check_input_file
 
 Operation = Literal[
@@ -39,14 +44,14 @@ Operation = Literal[
 
 # operation -> (required arguments, optional arguments, what it does)
 OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
-    "upload": (("modelId", "localPath"), ("dockerImage", "dataVersion"),
+    "upload": (("modelId", "localPath"), ("dockerImage", "dataVersion", "skipValidation"),
                "get_upload_auth + put_file + create in one call (preferred)"),
     "get_upload_auth": (("modelId",), ("filename", "localPath"), "a presigned URL and the server-side filename"),
-    "put_file": (("presignedUrl", "localPath"), (), "stream the local file to the presigned URL and verify it"),
-    "create": (("modelId", "filename"), ("dockerImage", "dataVersion"),
+    "put_file": (("presignedUrl", "localPath"), ("skipValidation",), "stream the local file to the presigned URL and verify it"),
+    "create": (("modelId", "filename"), ("dockerImage", "dataVersion", "localPath"),
                "register the uploaded file (filename = the server-side name from get_upload_auth)"),
     "list": ((), ("pickleId", "modelId", "wait", "waitSeconds"), "pickles and their validation/trigger status"),
-    "assign": (("modelId",), ("pickleId", "disable", "clearWebhook"), "assign a validated pickle to the slot"),
+    "assign": (("modelId",), ("pickleId", "disable", "clearWebhook", "confirm"), "assign a validated pickle to the slot"),
     "trigger": ((), ("pickleId", "modelId", "triggerValidation", "wait", "waitSeconds"), "start a run now"),
     "get_logs": ((), ("triggerId", "pickleId", "offset", "limit"), "run or validation logs, paged"),
     "list_data_versions": ((), (), "data versions a pickle can be registered with"),
@@ -56,10 +61,12 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
 DESCRIPTION = """Upload a model pickle to Numerai and deploy it, one `operation` per step. Usual order:
 1. operation='upload' (modelId, localPath[, dockerImage]) — streams the file and registers it; the runtime image
    is matched to the Python that built the pickle when dockerImage is omitted. (Equivalent to get_upload_auth →
-   put_file → create.) Run validate_pickle first: it catches what would fail at Numerai.
+   put_file → create.) The file must pass validate_pickle: one that never was validated is validated first, one
+   that failed is refused (skipValidation=true overrides; don't).
 2. operation='list' (pickleId, wait=true) — waits until Numerai's validation is 'validated' or 'failed'.
-3. operation='assign' (modelId, pickleId) — after the user agrees; disable=true (no pickleId) stops hosted runs;
-   clearWebhook=true removes a submission webhook that blocks the slot.
+3. operation='assign' (modelId, pickleId) — the server asks the user when the client supports it, else pass
+   confirm=true after the user agreed; disable=true (no pickleId) stops hosted runs; clearWebhook=true removes a
+   submission webhook that blocks the slot.
 4. operation='trigger' (pickleId or modelId[, wait=true]) — runs it now; returns the new triggerId.
 5. operation='get_logs' (triggerId or pickleId[, offset]) — the run's logs, paged.
 Also: get_upload_auth (modelId[, filename]), put_file (presignedUrl, localPath), create (modelId, filename =
@@ -140,9 +147,21 @@ def _registered(operation: str, pickle: Pickle, line: str, choice: deploy.ImageC
     )
 
 
+async def _ask_assign(
+    operation: str, ctx: Context[Any, Any], modelId: str | None = None, pickleId: str | None = None,
+    disable: bool = False, confirm: bool = False,
+) -> Confirmation | Elicit[Confirmation] | None:
+    if operation != "assign" or not modelId or bool(pickleId) == bool(disable):
+        return CONFIRMED  # nothing irreversible here, or the call is malformed and the body will say so
+    question = (f"Stop hosted runs for model {modelId} (unassign its pickle)?" if disable
+                else f"Assign pickle {pickleId} to model {modelId}? Numerai will run it every round from now on.")
+    return ask(ctx, confirm, question)
+
+
 async def upload_model(
     operation: Annotated[Operation, Field(description="The step to run; see the tool description for each one's arguments.")],
     ctx: Context[Any, Any],
+    answer: Annotated[Confirmation | None, Resolve(_ask_assign)],
     modelId: Annotated[str | None, Field(description="Model slot id (from create_model or account.models).")] = None,
     filename: Annotated[str | None, Field(description="get_upload_auth: name hint; create: the server-side filename get_upload_auth returned.")] = None,
     presignedUrl: Annotated[str | None, Field(description="put_file: the url from get_upload_auth.")] = None,
@@ -156,6 +175,8 @@ async def upload_model(
     waitSeconds: Annotated[int, Field(description="Upper bound for wait, in seconds.", ge=1, le=3600)] = 600,
     clearWebhook: Annotated[bool, Field(description="assign: remove a submission webhook that blocks the slot.")] = False,
     disable: Annotated[bool, Field(description="assign: unassign the slot's pickle (stops hosted runs); no pickleId.")] = False,
+    skipValidation: Annotated[bool, Field(description="upload/put_file: send a file that has no passing validate_pickle verdict. Avoid.")] = False,
+    confirm: Annotated[bool, Field(description="assign: true once the user agreed (needed when the client cannot ask the user itself).")] = False,
     offset: Annotated[int, Field(description="get_logs: first line to return.", ge=0)] = 0,
     limit: Annotated[int, Field(description="get_logs: most lines to return.", ge=1, le=2000)] = 200,
 ) -> UploadModelResult:
@@ -178,31 +199,44 @@ async def upload_model(
                 )
             if operation == "put_file":
                 assert path is not None and presignedUrl is not None
+                gate = await check_before_upload(ctx, path, skip_validation=skipValidation)
                 put = await _put(ctx, presignedUrl, path)
+                remember_upload(ctx, presignedUrl, gate.python)
                 return UploadModelResult(
-                    operation=operation, put=put,
+                    operation=operation, put=put, warnings=gate.notes,
                     summary=f"Uploaded {path.name}: {put.size} bytes, MD5 {put.md5} verified by the store.",
-                    next_step="upload_model operation='create' with the server-side filename from get_upload_auth.",
+                    next_step="upload_model operation='create' with the server-side filename from get_upload_auth "
+                    "(the runtime image will match the pickle's Python).",
                 )
             if operation in ("create", "upload"):
                 assert modelId is not None
-                # Resolve the image first: a bad dockerImage must cost no upload and register nothing.
-                choice = await deploy.resolve_docker_image(client, dockerImage)
+                if operation == "upload":
+                    assert path is not None
+                    gate = await check_before_upload(ctx, path, skip_validation=skipValidation)
+                    python, notes = gate.python, gate.notes
+                else:
+                    assert filename is not None
+                    python, notes = await _python_for_create(ctx, filename, path)
+                # Resolve the image first: a bad or mismatched dockerImage must cost no upload and register nothing.
+                choice = await deploy.resolve_docker_image(client, dockerImage, pickle_python=python)
                 version = await deploy.resolve_data_version(client, dataVersion)
                 if operation == "create":
                     assert filename is not None
                     pickle, line = await _register(client, filename=filename, model_id=modelId, choice=choice, version=version)
-                    return _registered(operation, pickle, line[0].upper() + line[1:], choice, version)
+                    return _registered(operation, pickle, line[0].upper() + line[1:], choice, version, warnings=notes)
                 assert path is not None
                 auth = await ops.upload_auth(client, path.name, modelId)
                 put = await _put(ctx, auth.url, path)
                 pickle, line = await _register(client, filename=auth.filename, model_id=modelId, choice=choice, version=version)
                 return _registered(operation, pickle, f"Uploaded {path.name} ({put.size} bytes, MD5 verified) and {line}",
-                                   choice, version, put=put)
+                                   choice, version, put=put, warnings=notes)
             if operation == "list":
                 return await _list(ctx, client, pickle_id=pickleId, model_id=modelId, wait=wait, wait_s=waitSeconds)
             if operation == "assign":
                 assert modelId is not None
+                why = ("Disabling stops Numerai from running this model every round" if disable
+                       else "Assigning decides what Numerai runs for this model every round")
+                require_confirmation(answer, why=why, retry_hint="the same arguments and")
                 return await _assign(client, model_id=modelId, pickle_id=pickleId, disable=disable, clear_webhook=clearWebhook)
             if operation == "trigger":
                 return await _trigger(ctx, client, pickle_id=pickleId, model_id=modelId,
@@ -227,7 +261,21 @@ async def upload_model(
     raise ToolError(f"Unknown operation {operation!r}. Expected one of: {', '.join(OPERATIONS)}.")
 
 
-async def _put(ctx: Context[Any, Any], url: str, path: Any) -> PutSummary:
+async def _python_for_create(ctx: Context[Any, Any], filename: str, path: Path | None) -> tuple[str | None, list[str]]:
+    """Which Python built the file registered by `create`: from the local copy when given, else from
+    this server's own put_file of that filename; unknown otherwise (then say so)."""
+    if path is not None:
+        verdict = verdict_store.recall(await anyio.to_thread.run_sync(file_sha256, path), server_state(ctx).settings.cache_dir)
+        if verdict is not None and verdict.passed:
+            return verdict.python_version_used, []
+        return await anyio.to_thread.run_sync(scanned_python, path), []
+    if filename in server_state(ctx).uploaded_python:
+        return remembered_python(ctx, filename), []
+    return None, ["The pickle's Python version is unknown here (it was not uploaded by this server); pass localPath "
+                  "so the runtime image can be matched to it, or check dockerImage yourself."]
+
+
+async def _put(ctx: Context[Any, Any], url: str, path: Path) -> PutSummary:
     state = server_state(ctx)
     result = await put_file(url, path, http=state.http, timeout=state.settings.upload_timeout,
                             retries=state.settings.max_retries, backoff=state.settings.retry_backoff,

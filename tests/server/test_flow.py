@@ -42,7 +42,7 @@ async def test_whole_flow_create_upload_wait_assign_trigger_logs(settings: Any, 
         progress.append((done, total, message))
 
     async with in_process(settings) as client:
-        created = await call(client, "create_model", {"name": "flow_model", "tournament": 8})
+        created = await call(client, "create_model", {"name": "flow_model", "tournament": 8, "confirm": True})
         model_id = created["id"]
         uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
                                                        "localPath": str(pickle_path)}, progress_callback=on_progress)
@@ -55,7 +55,7 @@ async def test_whole_flow_create_upload_wait_assign_trigger_logs(settings: Any, 
                                                      "waitSeconds": 300}, progress_callback=on_progress)
         assert listed["pickle"]["validationStatus"] == "validated", listed["summary"]
 
-        assigned = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        assigned = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "pickleId": pickle_id})
         assert assigned["model"]["computePickleUpload"]["id"] == pickle_id
 
         triggered = await call(client, "upload_model", {"operation": "trigger", "pickleId": pickle_id, "wait": True,
@@ -74,7 +74,7 @@ async def test_whole_flow_create_upload_wait_assign_trigger_logs(settings: Any, 
 
 async def test_step_by_step_operations_match_numerais_skill(settings: Any, pickle_path: Path, emulator: Any) -> None:
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "steps_model"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "steps_model", "confirm": True}))["id"]
         auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id,
                                                    "filename": "neutral.pkl"})
         server_name = auth["uploadAuth"]["filename"]
@@ -93,7 +93,7 @@ async def test_step_by_step_operations_match_numerais_skill(settings: Any, pickl
 
 async def test_create_without_docker_image_uses_the_live_default_and_says_so(settings: Any, pickle_path: Path) -> None:
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "default_img"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "default_img", "confirm": True}))["id"]
         auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
         await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
                                             "localPath": str(pickle_path)})
@@ -105,7 +105,7 @@ async def test_create_without_docker_image_uses_the_live_default_and_says_so(set
 
 async def test_unknown_docker_image_is_refused_before_any_byte_is_sent(settings: Any, pickle_path: Path, emulator: Any) -> None:
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "bad_image"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "bad_image", "confirm": True}))["id"]
         message = await error_of(client, "upload_model", {"operation": "upload", "modelId": model_id,
                                                           "localPath": str(pickle_path), "dockerImage": "Python 2.7"})
     assert "Unknown dockerImage 'Python 2.7'" in message and "Python 3.12" in message
@@ -160,7 +160,7 @@ async def test_expired_upload_url_says_to_fetch_a_new_one(settings: Any, pickle_
 
     emulator.set_faults(url_lifetime_s=1)
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "expiry"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "expiry", "confirm": True}))["id"]
         auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
         await anyio.sleep(2.2)
         message = await error_of(client, "upload_model", {"operation": "put_file", "localPath": str(pickle_path),
@@ -172,7 +172,7 @@ async def test_flow_survives_injected_5xx_and_dropped_connections_without_duplic
     settings: Any, pickle_path: Path, emulator: Any
 ) -> None:
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "faulty"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "faulty", "confirm": True}))["id"]
         emulator.set_faults(error_rate=0.3, drop_rate=0.1, seed=7)
         uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
                                                        "localPath": str(pickle_path)})
@@ -180,7 +180,7 @@ async def test_flow_survives_injected_5xx_and_dropped_connections_without_duplic
         listed = await call(client, "upload_model", {"operation": "list", "pickleId": pickle_id, "wait": True,
                                                      "waitSeconds": 300})
         assert listed["pickle"]["validationStatus"] == "validated"
-        await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "pickleId": pickle_id})
         triggered = await call(client, "upload_model", {"operation": "trigger", "pickleId": pickle_id})
         emulator.set_faults()
     state = emulator.state()
@@ -192,26 +192,26 @@ async def test_flow_survives_injected_5xx_and_dropped_connections_without_duplic
 
 async def test_webhook_blocks_assignment_until_cleared(settings: Any, pickle_path: Path, emulator: Any) -> None:
     async with in_process(settings) as client:
-        model_id = (await call(client, "create_model", {"name": "hooked"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "hooked", "confirm": True}))["id"]
         async with NumeraiClient(settings) as api:
             await api.mutate(SET_WEBHOOK, {"modelId": model_id, "newSubmissionWebhook": "https://example.com/hook"},
                              idempotent=True)
         pickle_id = (await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
                                                          "localPath": str(pickle_path)}))["pickle"]["id"]
         await call(client, "upload_model", {"operation": "list", "pickleId": pickle_id, "wait": True, "waitSeconds": 300})
-        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id})
+        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "pickleId": pickle_id})
         assert "webhook" in message and "clearWebhook=true" in message
-        done = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "pickleId": pickle_id,
+        done = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "pickleId": pickle_id,
                                                    "clearWebhook": True})
         assert done["model"]["submissionWebhook"] in (None, "") and any("webhook" in w for w in done["warnings"])
-        disabled = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "disable": True})
+        disabled = await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "disable": True})
         assert disabled["model"]["computePickleUpload"] is None
 
 
 async def test_create_model_checks_names_and_duplicates(settings: Any) -> None:
     async with in_process(settings) as client:
-        await call(client, "create_model", {"name": "twice"})
-        message = await error_of(client, "create_model", {"name": "twice"})
+        await call(client, "create_model", {"name": "twice", "confirm": True})
+        message = await error_of(client, "create_model", {"name": "twice", "confirm": True})
         assert "already have a model named 'twice'" in message
         message = await error_of(client, "create_model", {"name": "has space"})
         assert "letters, digits and underscores" in message
@@ -268,7 +268,7 @@ async def test_no_credentials_is_explained(emulator: Any, test_cache_dir: Path) 
     async with in_process(settings) as client:
         report = await call(client, "check_api_credentials", {})
         assert report["reachable"] and not report["authenticated"] and "NUMERAI_MCP_AUTH" in report["nextStep"]
-        message = await error_of(client, "create_model", {"name": "nokey"})
+        message = await error_of(client, "create_model", {"name": "nokey", "confirm": True})
     assert "API keys required" in message
 
 
@@ -276,3 +276,37 @@ FULL_INTROSPECTION = """query { __schema { types { name kind description fields 
   description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind
   ofType { name kind } } } } } } }"""
 
+
+
+async def test_irreversible_steps_ask_the_user_through_elicitation(settings: Any, emulator: Any) -> None:
+    from mcp.types import ElicitResult
+
+    asked: list[str] = []
+
+    async def user_says(answer: bool):  # type: ignore[no-untyped-def]
+        async def callback(_ctx: Any, params: Any) -> ElicitResult:
+            asked.append(params.message)
+            return ElicitResult(action="accept", content={"confirm": answer})
+
+        return callback
+
+    async with in_process(settings, elicitation_callback=await user_says(False)) as client:
+        message = await error_of(client, "create_model", {"name": "asked_no"})
+    assert "did not confirm" in message and "asked_no" in asked[-1]
+    assert not [m for m in emulator.state()["models"] if m["name"] == "asked_no"]
+
+    async with in_process(settings, elicitation_callback=await user_says(True)) as client:
+        created = await call(client, "create_model", {"name": "asked_yes"})
+        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": created["id"],
+                                                          "pickleId": "no-such-pickle"})
+    assert "asked_yes" in asked[-2] and "Assign pickle no-such-pickle" in asked[-1]
+    assert "No pickle with id" in message  # confirmed, then refused by the real checks
+
+
+async def test_without_elicitation_irreversible_steps_need_confirm_true(settings: Any, emulator: Any) -> None:
+    async with in_process(settings) as client:
+        message = await error_of(client, "create_model", {"name": "unconfirmed"})
+        assert "confirm=true" in message
+        message = await error_of(client, "upload_model", {"operation": "assign", "modelId": "m1", "disable": True})
+        assert "Disabling stops Numerai from running this model" in message and "confirm=true" in message
+    assert not [m for m in emulator.state()["models"] if m["name"] == "unconfirmed"]

@@ -99,12 +99,12 @@ def test_model_names_are_checked_locally(name: str, message: str) -> None:
 def test_log_paging_bounds_pages_and_lines() -> None:
     lines = [LogLine(timestamp=i, message=f"line {i}") for i in range(10)]
     first = page_logs(lines, trigger_id="t", offset=0, limit=4)
-    assert [l.message for l in first.lines] == ["line 0", "line 1", "line 2", "line 3"] and first.next_offset == 4
+    assert [line.message for line in first.lines] == ["line 0", "line 1", "line 2", "line 3"] and first.next_offset == 4
     last = page_logs(lines, trigger_id="t", offset=8, limit=4)
     assert len(last.lines) == 2 and last.next_offset is None and last.total == 10
     huge = [LogLine(timestamp=i, message="x" * 10_000) for i in range(20)]
     page = page_logs(huge, trigger_id="t", offset=0, limit=20)
-    assert sum(len(l.message or "") for l in page.lines) <= MAX_PAGE_CHARS + 200
+    assert sum(len(line.message or "") for line in page.lines) <= MAX_PAGE_CHARS + 200
     assert page.next_offset == len(page.lines) and "more characters" in page.lines[0].message
 
 

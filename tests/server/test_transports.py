@@ -36,7 +36,7 @@ async def test_stdio_subprocess_lists_tools_and_uploads(
         assert EXPECTED_TOOLS <= names
         report = await call(client, "check_api_credentials", {})
         assert report["authenticated"] and report["accountUsername"] == "demo"
-        model_id = (await call(client, "create_model", {"name": "stdio_model"}))["id"]
+        model_id = (await call(client, "create_model", {"name": "stdio_model", "confirm": True}))["id"]
         uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
                                                        "localPath": str(pickle_path)})
         assert uploaded["pickle"]["filename"].endswith(".pkl")

@@ -1,0 +1,78 @@
+"""The safety gate in front of every upload: the file about to leave the machine must have passed
+validate_pickle (looked up by sha256, validated on the spot when never seen), and its Python version
+decides the runtime image, because a pickle run by another Python minor version crashes at Numerai."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from numerai_mcp.harness import verdict_store
+from numerai_mcp.harness.verdict import Verdict
+from numerai_mcp.tools.common import server_state, thread_progress
+from numerai_mcp.tools.validate import run_validation
+
+
+@dataclass
+class GateResult:
+    verdict: Verdict | None
+    python: str | None  # the Python minor version to match the runtime image to, when known
+    notes: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scanned_python(path: Path) -> str | None:
+    """The producing Python from the bytecode, when the scan is unambiguous."""
+    from numerai_mcp.harness.scan import scan_pickle
+
+    versions = scan_pickle(path).python_versions
+    return versions[0] if len(versions) == 1 else None
+
+
+async def check_before_upload(ctx: Context[Any, Any], path: Path, *, skip_validation: bool) -> GateResult:
+    settings = server_state(ctx).settings
+    if skip_validation:
+        python = await anyio.to_thread.run_sync(scanned_python, path)
+        return GateResult(None, python, ["Uploaded without validation (skipValidation=true)."])
+    sha = await anyio.to_thread.run_sync(file_sha256, path)
+    verdict = verdict_store.recall(sha, settings.cache_dir)
+    notes = []
+    if verdict is None:
+        await ctx.report_progress(0, None, "no verdict for this file yet: validating it first")
+        call = functools.partial(run_validation, settings, path, thread_progress(ctx))
+        verdict = await anyio.to_thread.run_sync(call)
+        notes.append(f"Validated before upload: {verdict.summary}")
+    if not verdict.passed:
+        fix = f" Fix: {verdict.fixes[0]}" if verdict.fixes else ""
+        raise ToolError(
+            f"Refusing to upload {path.name}: it failed validate_pickle ({verdict.summary}).{fix} "
+            "Numerai would fail it too. Fix and validate again, or pass skipValidation=true to upload anyway."
+        )
+    return GateResult(verdict, verdict.python_version_used, notes)
+
+
+def remembered_python(ctx: Context[Any, Any], filename: str) -> str | None:
+    return server_state(ctx).uploaded_python.get(filename)
+
+
+def remember_upload(ctx: Context[Any, Any], url: str, python: str | None) -> None:
+    """Note which Python the file put at this presigned URL was built with (the key ends the URL path)."""
+    from urllib.parse import unquote, urlparse
+
+    key = unquote(urlparse(url).path.rsplit("/", 1)[-1])
+    if key:
+        server_state(ctx).uploaded_python[key] = python
