@@ -1,0 +1,168 @@
+"""`numerai-mcp sandbox`: run the local Numerai API emulator.
+
+Prints exactly two lines to stdout, first and flushed, so `eval "$(numerai-mcp sandbox …)"`
+style use works:
+    export NUMERAI_API_URL=http://127.0.0.1:PORT
+    export NUMERAI_MCP_AUTH='Token PUBLIC$SECRET'
+(the demo account's key; with --port 0 the port actually bound). Everything else goes to
+stderr. Serves until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from numerai_mcp.emulator.settings import (
+    DEFAULT_URL_LIFETIME_S,
+    DEFAULT_VALIDATION_TIMEOUT_S,
+    S3_MAX_OBJECT_SIZE,
+    EmulatorSettings,
+)
+
+log = logging.getLogger("numerai_mcp.emulator")
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _python(text: str) -> tuple[str, Path]:
+    version, sep, path = text.partition("=")
+    if not sep or not version.startswith("3.") or not path:
+        raise argparse.ArgumentTypeError(f"expected 3.X=/path/to/python, got {text!r}")
+    return version.strip(), Path(path).expanduser()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="numerai-mcp sandbox", description="Run a local emulator of Numerai's "
+                                "tournament API (no account, no network).")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    p.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    p.add_argument("--state", type=Path, help="persist the state to this JSON file and reload it at start")
+    p.add_argument("--data-dir", type=Path, help="stored uploads and datasets (default: next to --state, "
+                   "else a temp dir removed at exit)")
+    p.add_argument("--cache-dir", type=Path, help="cache for validation runtimes (default: NUMERAI_MCP_CACHE_DIR)")
+    p.add_argument("--error-rate", type=_rate, default=0.0, help="share of GraphQL/store requests answered 5xx")
+    p.add_argument("--drop-rate", type=_rate, default=0.0, help="share of GraphQL/store connections cut mid-response")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every GraphQL/store request")
+    p.add_argument("--url-lifetime", type=_positive, default=DEFAULT_URL_LIFETIME_S,
+                   help="presigned URL lifetime in seconds (default 900)")
+    p.add_argument("--seed", type=int, help="seed for fault injection, for reproducible runs")
+    p.add_argument("--max-object-size", type=int, default=S3_MAX_OBJECT_SIZE,
+                   help="largest accepted PUT in bytes (default 5 GiB, as S3)")
+    p.add_argument("--validation-timeout", type=_positive, default=DEFAULT_VALIDATION_TIMEOUT_S,
+                   help="seconds a validation or run may take (default 600, Numerai's limit)")
+    p.add_argument("--validation-workers", type=int, default=2, help="validations run at the same time")
+    p.add_argument("--python", type=_python, action="append", default=[], metavar="3.X=PATH",
+                   help="interpreter (e.g. a venv with Numerai's pins) to validate 3.X pickles with; repeatable")
+    return p
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _public_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+class _DropNoise(logging.Filter):
+    """Injected connection drops make uvicorn log an error each time; they are on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parser().parse_args(list(argv))
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn.error").addFilter(_DropNoise())
+    from numerai_mcp.redact import install_log_redaction
+
+    install_log_redaction()
+    if not _is_loopback(args.host) and not args.allow_remote:
+        print(f"numerai-mcp sandbox: refusing to bind {args.host}: the emulator has no real security. "
+              "Use 127.0.0.1, or pass --allow-remote if you really mean it.", file=sys.stderr)
+        return 2
+    temp_dir = None
+    data_dir = args.data_dir
+    if data_dir is None and args.state is not None:
+        data_dir = args.state.with_name(args.state.name + ".data")
+    if data_dir is None:
+        temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="numerai-sandbox-"))
+    try:
+        return _serve(args, data_dir.resolve())
+    finally:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, data_dir: Path) -> int:
+    import uvicorn
+
+    from numerai_mcp.config import default_cache_dir
+    from numerai_mcp.emulator.app import create_app
+    from numerai_mcp.emulator.core import Emulator
+
+    settings = EmulatorSettings(
+        data_dir=data_dir, host=args.host, port=args.port, state_file=args.state.resolve() if args.state else None,
+        cache_dir=(args.cache_dir or default_cache_dir(os.environ)).resolve(), error_rate=args.error_rate,
+        drop_rate=args.drop_rate, latency_ms=args.latency_ms, seed=args.seed, url_lifetime_s=args.url_lifetime,
+        max_object_size=args.max_object_size, validation_timeout_s=args.validation_timeout,
+        validation_workers=args.validation_workers, pythons=dict(args.python),
+    )
+    try:
+        emulator = Emulator(settings)
+        sock = _bind(args.host, args.port)
+    except (OSError, ValueError) as exc:
+        print(f"numerai-mcp sandbox: {exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    sys.stdout.write(f"export NUMERAI_API_URL={_public_url(args.host, port)}\n"
+                     f"export NUMERAI_MCP_AUTH='{emulator.demo_auth}'\n")
+    sys.stdout.flush()
+    log.info("sandbox: serving on %s (data %s, state %s)", _public_url(args.host, port), data_dir,
+             settings.state_file or "in memory")
+    config = uvicorn.Config(create_app(emulator), lifespan="on", log_config=None, access_log=False, http="h11",
+                            ws="none", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,159 @@
+"""`/_emulator/…`: the control API for tests and demos (JSON; never faulted; not Numerai's).
+
+POST reset   -> fresh demo state, faults off, round open; {auth, public_id, username}
+POST faults  {error_rate?, drop_rate?, latency_ms?, url_lifetime_s?, seed?} -> current faults
+POST keys    {scopes, username?, name?, max_model_slots?} -> {auth, public_id, username}
+POST round   {open: bool} -> {number, open}
+GET  state   -> accounts (no secrets), models, pickles, triggers, stored objects, round, faults, requests
+GET  health  -> {ok, datasets_ready, validator}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from numerai_mcp.emulator.auth import auth_header
+from numerai_mcp.emulator.core import Emulator
+from numerai_mcp.emulator.fresh import DEMO_USERNAME, add_key
+from numerai_mcp.emulator.state import Round
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _emulator(request: Request) -> Emulator:
+    return request.app.state.emulator
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    return data
+
+
+def _number(data: dict[str, Any], name: str, default: float | None) -> float | None:
+    value = data.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _handler(function: Any) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            return JSONResponse(await function(request))
+        except (BadRequest, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+
+    return endpoint
+
+
+async def reset(request: Request) -> dict[str, Any]:
+    emulator = _emulator(request)
+    auth = emulator.reset()
+    with emulator.store.read() as world:
+        public_id = world.demo_public_id
+    return {"auth": auth, "public_id": public_id, "username": DEMO_USERNAME}
+
+
+async def faults(request: Request) -> dict[str, Any]:
+    emulator, data = _emulator(request), await _json(request)
+    unknown = set(data) - {"error_rate", "drop_rate", "latency_ms", "url_lifetime_s", "seed"}
+    if unknown:
+        raise BadRequest(f"unknown fault setting(s) {sorted(unknown)}")
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise BadRequest(f"seed must be an integer, got {seed!r}")
+    lifetime = _number(data, "url_lifetime_s", None)
+    if lifetime is not None and lifetime <= 0:
+        raise BadRequest(f"url_lifetime_s must be > 0, got {lifetime}")
+    emulator.faults.configure(error_rate=_number(data, "error_rate", 0.0) or 0.0,
+                              drop_rate=_number(data, "drop_rate", 0.0) or 0.0,
+                              latency_ms=_number(data, "latency_ms", 0.0) or 0.0, seed=seed)
+    emulator.url_lifetime_s = lifetime if lifetime is not None else emulator.settings.url_lifetime_s
+    return {**emulator.faults.snapshot(), "url_lifetime_s": emulator.url_lifetime_s}
+
+
+async def keys(request: Request) -> dict[str, Any]:
+    emulator, data = _emulator(request), await _json(request)
+    scopes = data.get("scopes")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise BadRequest("scopes must be a list of scope names (it may be empty)")
+    username, name, slots = data.get("username"), data.get("name"), data.get("max_model_slots")
+    if username is not None and not isinstance(username, str):
+        raise BadRequest("username must be a string")
+    if slots is not None and (isinstance(slots, bool) or not isinstance(slots, int) or slots < 0):
+        raise BadRequest("max_model_slots must be a non-negative integer")
+    with emulator.store.change() as world:
+        key = add_key(world, scopes, username, name, slots)
+        return {"auth": auth_header(world.master_key, key.public_id), "public_id": key.public_id,
+                "username": world.accounts[key.account_id].username}
+
+
+async def round_(request: Request) -> dict[str, Any]:
+    emulator, data = _emulator(request), await _json(request)
+    wanted = data.get("open")
+    if not isinstance(wanted, bool):
+        raise BadRequest("open must be true or false")
+    with emulator.store.change() as world:
+        current = world.round
+        if wanted and not current.open:
+            world.round = Round(current.number + 1, True, time.time())
+        elif not wanted and current.open:
+            current.open, current.closed_at = False, time.time()
+        return {"number": world.round.number, "open": world.round.open}
+
+
+async def state(request: Request) -> dict[str, Any]:
+    emulator = _emulator(request)
+    with emulator.store.read() as world:
+        accounts = [{"id": a.id, "username": a.username, "max_model_slots": a.max_model_slots,
+                     "keys": [{"public_id": k.public_id, "name": k.name, "scopes": k.scopes}
+                              for k in world.keys.values() if k.account_id == a.id]}
+                    for a in world.accounts.values()]
+        pickles = [{**dataclasses.asdict(p), "assigned_model_slots": world.assigned_slots(p.id)}
+                   for p in world.pickles.values()]
+        snapshot = {
+            "accounts": accounts,
+            "models": [dataclasses.asdict(m) for m in world.models.values()],
+            "pickles": pickles,
+            "triggers": [dataclasses.asdict(t) for t in world.triggers.values()],
+            "objects": [dataclasses.asdict(o) for o in world.objects.values()],
+            "round": {"number": world.round.number, "open": world.round.open, "id": world.round.id},
+        }
+    snapshot["faults"] = {**emulator.faults.snapshot(), "url_lifetime_s": emulator.url_lifetime_s}
+    snapshot["requests"] = dict(emulator.requests)
+    return snapshot
+
+
+async def health(request: Request) -> dict[str, Any]:
+    emulator = _emulator(request)
+    return {"ok": True, "datasets_ready": emulator.datasets.ready.is_set(), "datasets_error": emulator.datasets.error,
+            "validator": emulator.validator_name}
+
+
+routes = [
+    Route("/reset", _handler(reset), methods=["POST"]),
+    Route("/faults", _handler(faults), methods=["POST"]),
+    Route("/keys", _handler(keys), methods=["POST"]),
+    Route("/round", _handler(round_), methods=["POST"]),
+    Route("/state", _handler(state), methods=["GET"]),
+    Route("/health", _handler(health), methods=["GET"]),
+]

@@ -1,0 +1,172 @@
+"""Background work on pickles: validations and runs, off the request path.
+
+Status vocabulary (close to numerai-api.md §4; Numerai's full sets are unknown):
+- pickle `validationStatus`: pending → validating → validated | failed
+- pickle `diagnosticsStatus`: pending → running → succeeded | failed (mirrors validation;
+  `diagnosticsStatusDescription` holds the validation description)
+- pickle `triggerStatus` (latest run): null → pending → running → submission_succeeded | submission_failed
+- trigger `status` and each `statuses[].status`: pending → running → succeeded | failed
+- trigger `type`: "validation" (after createComputePickleUpload, or triggerValidation=true)
+  or "manual" (triggerComputePickleUpload); a manual run with no open round fails with
+  "No currently open rounds!".
+
+A fixed pool of daemon threads takes trigger ids from a queue; the validator itself runs the
+pickle in another process. Results of jobs that started before a reset are dropped (the
+world's `generation` changed). On start, `recover()` re-queues validations that a restart
+interrupted and fails interrupted runs, so nothing stays pending forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from numerai_mcp.emulator.catalog import data_version, docker_image
+from numerai_mcp.emulator.state import LogLine, Pickle, StateStore, StatusEntry, Trigger, World, now_iso
+from numerai_mcp.emulator.validation import ValidationOutcome, Validator, kill_active_validations
+
+log = logging.getLogger("numerai_mcp.emulator")
+
+NO_OPEN_ROUND = "No currently open rounds!"
+INTERRUPTED = "Interrupted by an emulator restart; trigger the run again."
+TERMINAL = ("succeeded", "failed")
+
+
+def add_status(trigger: Trigger, status: str, description: str) -> None:
+    trigger.status = status
+    trigger.updated_at = now_iso()
+    trigger.statuses.append(StatusEntry(str(uuid.uuid4()), status, description, trigger.updated_at))
+
+
+def add_logs(trigger: Trigger, lines: list[str]) -> None:
+    stamp = int(time.time())
+    trigger.logs.extend(LogLine(stamp, line) for line in lines)
+
+
+def new_trigger(world: World, pickle: Pickle, kind: str, description: str) -> Trigger:
+    """Create a pending trigger on `pickle` (caller holds the lock)."""
+    stamp = now_iso()
+    trigger = Trigger(str(uuid.uuid4()), pickle.id, kind, "pending", stamp, stamp)
+    add_status(trigger, "pending", description)
+    world.triggers[trigger.id] = trigger
+    pickle.trigger_ids.append(trigger.id)
+    pickle.updated_at = stamp
+    if kind == "validation":
+        pickle.validation_status, pickle.diagnostics_status = "pending", "pending"
+    else:
+        pickle.trigger_status = "pending"
+    return trigger
+
+
+class Jobs:
+    """Runs queued triggers with the validator, a few at a time."""
+
+    def __init__(self, store: StateStore, validator: Validator, pickle_path: Callable[[Pickle], Path],
+                 workers: int = 2) -> None:
+        self.store, self.validator, self.pickle_path = store, validator, pickle_path
+        self.workers = max(1, workers)
+        self._queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"emulator-jobs-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        kill_active_validations()
+
+    def submit(self, generation: int, trigger_id: str) -> None:
+        self._queue.put((generation, trigger_id))
+
+    def recover(self) -> None:
+        """After loading a state file: re-queue interrupted validations, fail interrupted runs."""
+        requeue: list[str] = []
+        with self.store.change() as world:
+            for trigger in world.triggers.values():
+                if trigger.status in TERMINAL:
+                    continue
+                pickle = world.pickles.get(trigger.pickle_id)
+                if trigger.type == "validation":
+                    add_status(trigger, "pending", "Requeued after an emulator restart")
+                    if pickle:
+                        pickle.validation_status, pickle.diagnostics_status = "pending", "pending"
+                    requeue.append(trigger.id)
+                else:
+                    add_status(trigger, "failed", INTERRUPTED)
+                    if pickle:
+                        pickle.trigger_status = "submission_failed"
+            generation = world.generation
+        for trigger_id in requeue:
+            self.submit(generation, trigger_id)
+
+    # -- the worker ------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            generation, trigger_id = item
+            try:
+                self._run(generation, trigger_id)
+            except Exception:  # noqa: BLE001 - a worker must survive any single job
+                log.exception("job for trigger %s crashed", trigger_id)
+                self._finish(generation, trigger_id, ValidationOutcome(
+                    False, "The emulator failed while running this job (see its log).", []))
+
+    def _run(self, generation: int, trigger_id: str) -> None:
+        with self.store.change() as world:
+            if world.generation != generation or trigger_id not in world.triggers:
+                return
+            trigger = world.triggers[trigger_id]
+            pickle = world.pickles[trigger.pickle_id]
+            image, version = docker_image(pickle.docker_image_id), data_version(pickle.data_version_id)
+            assert image is not None and version is not None  # checked when the pickle was created
+            if trigger.type != "validation" and not world.round.open:
+                add_logs(trigger, [f"ERROR:root:{NO_OPEN_ROUND}"])
+                add_status(trigger, "failed", NO_OPEN_ROUND)
+                pickle.trigger_status, pickle.updated_at = "submission_failed", now_iso()
+                return
+            what = "Validating the pickle" if trigger.type == "validation" else f"Running round {world.round.number}"
+            add_status(trigger, "running", f"{what} with {image.name} ({image.reference}) on {version.name} live data")
+            add_logs(trigger, [f"INFO:root:{what} in {image.reference}"])
+            if trigger.type == "validation":
+                pickle.validation_status, pickle.diagnostics_status = "validating", "running"
+            else:
+                pickle.trigger_status = "running"
+            pickle.updated_at = now_iso()
+            path = self.pickle_path(pickle)
+        if not path.is_file():
+            outcome = ValidationOutcome(False, "The uploaded pickle file is missing from the store.", [])
+        else:
+            outcome = self.validator(path, image.python, version.name)
+        self._finish(generation, trigger_id, outcome)
+
+    def _finish(self, generation: int, trigger_id: str, outcome: ValidationOutcome) -> None:
+        with self.store.change() as world:
+            trigger = world.triggers.get(trigger_id)
+            if world.generation != generation or trigger is None or trigger.status in TERMINAL:
+                return
+            pickle = world.pickles[trigger.pickle_id]
+            add_logs(trigger, outcome.logs)
+            pickle.updated_at = now_iso()
+            if trigger.type == "validation":
+                pickle.validation_status = "validated" if outcome.passed else "failed"
+                pickle.diagnostics_status = "succeeded" if outcome.passed else "failed"
+                pickle.diagnostics_description = outcome.description
+                add_status(trigger, "succeeded" if outcome.passed else "failed", outcome.description)
+                return
+            if outcome.passed:
+                trigger.submission_id, trigger.round_id = str(uuid.uuid4()), world.round.id
+                description = f"Submission {trigger.submission_id} uploaded for round {world.round.number}"
+                add_logs(trigger, [f"INFO:root:{description}"])
+                add_status(trigger, "succeeded", description)
+                pickle.trigger_status = "submission_succeeded"
+            else:
+                add_status(trigger, "failed", outcome.description)
+                pickle.trigger_status = "submission_failed"
