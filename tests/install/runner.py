@@ -1,0 +1,167 @@
+"""Run install-mcp.sh as a user would, with a throwaway HOME, and read back what it left.
+
+Every run is a real `bash install-mcp.sh` process. The environment is the test process's own
+(certificates, proxies and package-index settings keep working) minus the variables that
+would steer the installer at the developer's real files, with HOME, PATH and the uv cache
+pointed at temporary or test-cache directories.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "install-mcp.sh"
+HELPER_MARKER = "NUMERAI_MCP_CONFIG_HELPER"
+
+# A developer's own settings that would make the installer look at their real configs.
+STEERING = {
+    "CODEX_HOME", "CLAUDE_CONFIG_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME",
+    "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PYTHON", "PIPX_HOME", "PIPX_BIN_DIR",
+}
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh, recognisable key pair: (PUBLIC$SECRET, SECRET)."""
+    secret = "sk" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
+    return f"TESTPUBLIC{uuid.uuid4().hex[:8].upper()}${secret}", secret
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where one installer run may write: a HOME and the install root it registers."""
+
+    home: Path
+    install_home: Path
+    tools: Path  # a PATH directory holding the tools a test allows (uv, python3, a client CLI)
+    uv_cache: Path
+
+    @property
+    def command(self) -> Path:
+        return self.install_home / "venv" / "bin" / "numerai-mcp"
+
+    def env(self, extra: Mapping[str, str] | None = None, *, path: str | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in STEERING and not k.startswith("NUMERAI_")}
+        env.update(
+            HOME=str(self.home),
+            PATH=path or f"{self.tools}:/usr/bin:/bin",
+            NUMERAI_MCP_HOME=str(self.install_home),
+            UV_CACHE_DIR=str(self.uv_cache),
+        )
+        env.update(extra or {})
+        return env
+
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        path: str | None = None,
+        stdin: str | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(SCRIPT), *args],
+            env=self.env(env, path=path),
+            cwd=self.home,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def run_piped(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """`curl -sL … | bash -s -- ARGS`: the script arrives on stdin, not from a checkout."""
+        return subprocess.run(
+            ["bash", "-s", "--", *args],
+            env=self.env(env),
+            cwd=self.home,
+            input=SCRIPT.read_text(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def link_tool(tools: Path, name: str, target: str | Path) -> None:
+    link = tools / name
+    if not link.exists():
+        link.symlink_to(target)
+
+
+def base_python() -> str:
+    """The interpreter behind the test runner (>= 3.11, as the package requires)."""
+    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every file and directory under the roots: mode and content, to prove nothing changed."""
+    seen: dict[str, tuple[int, bytes | None]] = {}
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in sorted([root, *root.rglob("*")]):
+            st = path.lstat()
+            content = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            seen[str(path)] = (st.st_mode, content)
+    return seen
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    return (p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def helper_source() -> str:
+    """The Python config helper embedded in install-mcp.sh, as the script runs it."""
+    text = SCRIPT.read_text()
+    match = re.search(rf"<<'{HELPER_MARKER}'\n(.*?)\n{HELPER_MARKER}\n", text, re.S)
+    assert match, "the config helper heredoc is missing from install-mcp.sh"
+    return match.group(1)
+
+
+class ArgvWatch:
+    """Scans every process's argv while an installer runs, to prove a secret never appears there."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.hits: list[str] = []
+        self.scans = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                        argv = fh.read()
+                except OSError:
+                    continue
+                if self.secret in argv:
+                    self.hits.append(argv.replace(b"\0", b" ").decode(errors="replace"))
+            self.scans += 1
+            time.sleep(0.005)
+
+    @contextmanager
+    def watching(self) -> Iterator[ArgvWatch]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
