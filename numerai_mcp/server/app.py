@@ -8,6 +8,7 @@ from mcp.server import MCPServer
 
 from numerai_mcp import __version__
 from numerai_mcp.config import Settings
+from numerai_mcp.server import guide
 from numerai_mcp.server.state import lifespan_for
 from numerai_mcp.tools import credentials, graphql, models, upload, validate
 
@@ -32,4 +33,5 @@ def build_server(settings: Settings | None = None) -> MCPServer[Any]:
     )
     for module in TOOL_MODULES:
         module.register(server, settings)
+    guide.register(server, settings)
     return server

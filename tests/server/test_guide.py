@@ -1,0 +1,42 @@
+"""What an agent sees first: resources and the deploy_model prompt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from numerai_mcp.config import Settings
+from numerai_mcp.server.app import build_server
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_resources_describe_runtimes_checklist_and_statuses(tmp_path: Path) -> None:
+    async with Client(build_server(Settings(cache_dir=tmp_path))) as client:
+        uris = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert uris == {"numerai://runtimes", "numerai://checklist", "numerai://statuses"}
+        runtimes = json.loads((await client.read_resource("numerai://runtimes")).contents[0].text)
+        statuses = (await client.read_resource("numerai://statuses")).contents[0].text
+        checklist = (await client.read_resource("numerai://checklist")).contents[0].text
+    by_python = {r["python"]: r for r in runtimes["runtimes"]}
+    assert set(by_python) == {"3.10", "3.11", "3.12", "3.13"}
+    assert runtimes["default_python"] == "3.12" and by_python["3.12"]["default"]
+    assert by_python["3.10"]["key_pins"]["numpy"] == "1.26.4" and by_python["3.13"]["key_pins"]["numpy"] == "2.2.6"
+    for text in ("Segmentation fault! Ensure python and library versions match our environment.",
+                 "No currently open rounds!", "Insufficient permission for", "validated"):
+        assert text in statuses
+    assert "validate_pickle" in checklist and "same Python minor version" in checklist
+
+
+async def test_deploy_prompt_walks_the_whole_workflow_in_order(tmp_path: Path) -> None:
+    async with Client(build_server(Settings(cache_dir=tmp_path))) as client:
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert "deploy_model" in prompts
+        text = (await client.get_prompt("deploy_model", {"modelName": "alpha", "bundlePath": "/b"})).messages[0].content.text
+    steps = ["check_api_credentials", "create_model", "build_pickle", "operation='upload'", "wait=true",
+             "ask me to confirm", "operation='assign'", "operation='trigger'", "operation='get_logs'"]
+    positions = [text.index(step) for step in steps]
+    assert positions == sorted(positions) and "'alpha'" in text and "/b" in text
