@@ -1,0 +1,216 @@
+"""Write the predict pickle INSIDE the target runtime: `python -I build_script.py REQUEST.json`.
+
+Run by the interpreter of Numerai's image version (a venv with its pins), never by the
+server, because a cloudpickled function only runs on the Python minor version that wrote it.
+That runtime has no numerai_mcp: the bundle reader and the predict template arrive as source
+files (named in the request), are compiled under neutral module names, and the template is
+registered with cloudpickle *by value*, so the pickle references only numpy and pandas.
+
+Standard library + numpy/pandas/cloudpickle (+ lightgbm for a native build); Python >= 3.10.
+Writes a JSON result file; exit status 0 whenever that file was written.
+"""
+
+import json
+import os
+import pickle
+import platform
+import sys
+import time
+import traceback
+import types
+
+FORMAT_MODULE = "numerai_bundle_format"
+TEMPLATE_MODULE = "numerai_predict_template"
+PROBE_ROWS = 257
+NATIVE_TOLERANCE = 1e-9
+
+
+def load_source(path, name):
+    """Compile a copied source file as module `name` (a fixed filename keeps builds reproducible)."""
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(source, name + ".py", "exec"), module.__dict__)
+    return module
+
+
+def probe_frames(spec, rng, rows):
+    """Synthetic live features (Numerai-like integers 0-4, some NaN, some values exactly on tree
+    thresholds) and benchmark models, indexed by id, with an `era` column."""
+    import numpy as np
+    import pandas as pd
+
+    features = spec["features"]
+    values = rng.integers(0, 5, size=(rows, len(features))).astype(np.float64)
+    model = spec["model"]
+    if model["kind"] == "trees":
+        internal = np.flatnonzero(np.asarray(model["left"]) != np.arange(len(model["left"])))
+        if internal.size:
+            picks = rng.choice(internal, size=min(rows * 4, internal.size * 4))
+            values[rng.integers(0, rows, size=picks.size), np.asarray(model["feature"])[picks]] = \
+                np.asarray(model["threshold"])[picks]
+    if spec["fill_values"] is not None or model["kind"] == "trees":
+        values[rng.random(values.shape) < 0.02] = np.nan
+    ids = pd.Index([f"n{i:06d}" for i in range(rows)], name="id")
+    live = pd.DataFrame(values, index=ids, columns=features)
+    bench_column = spec["benchmark_column"]
+    bench = None
+    if bench_column is not None:
+        live.pop(bench_column)
+        bench = pd.DataFrame({bench_column: rng.random(rows)}, index=ids)
+    live.insert(0, spec["era_column"], "X")
+    return live, bench
+
+
+def choose_booster(fileformat, bundle, spec, template, live, bench, notes):
+    """A native LightGBM Booster when the bundle kept one and this runtime's LightGBM agrees
+    with the numpy trees on the probe; otherwise None (numpy trees), with the reason in notes."""
+    text = fileformat.native_model_string(bundle.manifest, bundle.arrays)
+    if text is None:
+        return None
+    written_by = bundle.manifest["model"]["native"]["lightgbm_version"]
+    try:
+        import lightgbm
+    except ImportError:
+        notes.append("native LightGBM requested but this runtime has no lightgbm; using numpy trees.")
+        return None
+    try:
+        booster = lightgbm.Booster(model_str=text)
+    except Exception as exc:  # a model text from a newer LightGBM may not parse
+        notes.append(f"LightGBM {lightgbm.__version__} here cannot load the model written by LightGBM "
+                     f"{written_by} ({exc}); using numpy trees.")
+        return None
+    raw_spec = dict(spec, transform="none")
+    numpy_raw = template.make_predict(raw_spec)(live, bench)["prediction"].to_numpy()
+    native_raw = template.make_predict(raw_spec, booster)(live, bench)["prediction"].to_numpy()
+    import numpy as np
+
+    gap = float(np.max(np.abs(numpy_raw - native_raw))) if len(numpy_raw) else 0.0
+    if not gap <= NATIVE_TOLERANCE:
+        notes.append(f"LightGBM {lightgbm.__version__} here disagrees with the exported trees by {gap:.3g} on the "
+                     "probe rows; using numpy trees.")
+        return None
+    notes.append(f"native LightGBM {lightgbm.__version__} loads the model written by {written_by} and matches the "
+                 f"numpy trees (max gap {gap:.1e}).")
+    return booster
+
+
+def check_output(spec, frame, live):
+    import numpy as np
+    import pandas as pd
+
+    if type(frame) is not pd.DataFrame or list(frame.columns) != ["prediction"]:
+        raise RuntimeError(f"the template returned {type(frame).__name__} {list(getattr(frame, 'columns', []))}")
+    if not frame.index.equals(live.index):
+        raise RuntimeError("the template's output is not indexed like live_features")
+    values = frame["prediction"].to_numpy()
+    if not np.isfinite(values).all():
+        raise RuntimeError("the template returned non-finite predictions on the probe rows")
+    inside = bool(((values >= 0) & (values <= 1)).all())
+    if spec["transform"] != "none" and not inside:
+        raise RuntimeError("the template returned predictions outside [0, 1] on the probe rows")
+    return inside
+
+
+def write_probe_files(directory, spec, rng, rows=5800):
+    """Parquet files shaped like Numerai's live data (int8 features 0-4, one era), for validating a
+    model whose benchmark column the harness would not synthesise."""
+    import numpy as np
+    import pandas as pd
+
+    features = [f for f in spec["features"] if f != spec["benchmark_column"]]
+    ids = pd.Index([f"n{i:06d}" for i in range(rows)], name="id")
+    live = pd.DataFrame(rng.integers(0, 5, size=(rows, len(features))).astype(np.int8), index=ids, columns=features)
+    live.insert(0, spec["era_column"], "X")
+    live["data_type"] = "live"
+    bench = pd.DataFrame({spec["benchmark_column"]: rng.random(rows)}, index=ids)
+    paths = {"live": os.path.join(directory, "live.parquet"),
+             "benchmarks": os.path.join(directory, "live_benchmark_models.parquet")}
+    live.to_parquet(paths["live"])
+    bench.to_parquet(paths["benchmarks"])
+    return paths
+
+
+def build(request):
+    import cloudpickle
+    import numpy as np
+    import pandas as pd
+
+    timings = {}
+    mark = time.perf_counter()
+    fileformat = load_source(request["sources"]["fileformat"], FORMAT_MODULE)
+    template = load_source(request["sources"]["template"], TEMPLATE_MODULE)
+    try:
+        bundle = fileformat.read_bundle(request["bundle"])
+    except fileformat.BundleError as exc:
+        return {"ok": False, "error": "bundle", "message": str(exc)}
+    spec = bundle.spec()
+    timings["load"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    rng = np.random.default_rng(20240501)
+    live, bench = probe_frames(spec, rng, PROBE_ROWS)
+    notes = []
+    booster = None
+    if request.get("engine", "auto") != "numpy":
+        booster = choose_booster(fileformat, bundle, spec, template, live, bench, notes)
+    predict = template.make_predict(spec, booster)
+    expected = predict(live, bench)
+    in_unit_interval = check_output(spec, expected, live)
+    timings["probe"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    cloudpickle.register_pickle_by_value(template)
+    data = cloudpickle.dumps(predict)  # cloudpickle's default: protocol 5, like Numerai's own pickles
+    del sys.modules[TEMPLATE_MODULE]
+    reloaded = pickle.loads(data)
+    again = reloaded(live, bench)
+    if not np.array_equal(again["prediction"].to_numpy(), expected["prediction"].to_numpy()):
+        raise RuntimeError("the unpickled predict disagrees with the original on the probe rows")
+    with open(request["output"], "wb") as handle:
+        handle.write(data)
+    timings["pickle"] = time.perf_counter() - mark
+
+    result = {
+        "ok": True,
+        "python": platform.python_version(),
+        "libraries": {"numpy": np.__version__, "pandas": pd.__version__, "cloudpickle": cloudpickle.__version__},
+        "kind": spec["model"]["kind"],
+        "engine": "lightgbm" if booster is not None else "numpy",
+        "features": len(spec["features"]),
+        "benchmark_column": spec["benchmark_column"],
+        "transform": spec["transform"],
+        "probe_rows": PROBE_ROWS,
+        "probe_in_unit_interval": in_unit_interval,
+        "size": len(data),
+        "notes": notes,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+    if booster is not None:
+        import lightgbm
+
+        result["libraries"]["lightgbm"] = lightgbm.__version__
+    if request.get("probe_dir") and spec["benchmark_column"] is not None:
+        result["probe_files"] = write_probe_files(request["probe_dir"], spec, rng)
+    return result
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: python -I build_script.py REQUEST.json", file=sys.stderr)
+        return 2
+    with open(argv[1], encoding="utf-8") as handle:
+        request = json.load(handle)
+    try:
+        result = build(request)
+    except Exception as exc:
+        result = {"ok": False, "error": type(exc).__name__, "message": str(exc),
+                  "traceback": traceback.format_exc(limit=8)}
+    with open(request["result"], "w", encoding="utf-8") as handle:
+        json.dump(result, handle, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
