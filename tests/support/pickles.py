@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import textwrap
 from collections.abc import Sequence
@@ -77,9 +78,7 @@ def build_pickle(python: str, source: str, out: Path, *, cache_dir: Path, obj: s
         if done.returncode != 0:
             raise RuntimeError(f"building a test pickle on Python {python} failed:\n{done.stderr[-3000:]}")
         os.replace(tmp, cached)
-        for leftover in work.iterdir():
-            leftover.unlink()
-        work.rmdir()
+        shutil.rmtree(work, ignore_errors=True)
     out = Path(out)
     out.write_bytes(cached.read_bytes())
     return out
