@@ -1,0 +1,154 @@
+"""`numerai-mcp doctor`: what is installed and usable here, each line with the fix when it is not."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from numerai_mcp import __version__
+from numerai_mcp.api.errors import CredentialsError, NumeraiError
+from numerai_mcp.config import Settings
+
+
+@dataclass
+class Finding:
+    area: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    essential: bool = True  # a missing non-essential item (e.g. Docker) is reported but does not fail
+
+
+def _interpreters() -> list[Finding]:
+    from numerai_mcp.harness.catalogue import CATALOGUE_DEFAULT_PYTHON, SUPPORTED_PYTHONS
+    from numerai_mcp.harness.interpreters import InterpreterNotFoundError, find_interpreter
+
+    found = []
+    for python in SUPPORTED_PYTHONS:
+        try:
+            path = find_interpreter(python)
+            found.append(Finding(f"python {python}", True, str(path)))
+        except InterpreterNotFoundError as exc:
+            found.append(Finding(f"python {python}", False, "no interpreter of this minor version", fix=str(exc),
+                                 essential=python == CATALOGUE_DEFAULT_PYTHON))
+    return found
+
+
+def _runtimes(cache_dir: Path) -> list[Finding]:
+    venvs = cache_dir / "runtimes" / "venvs"
+    manifests = sorted(venvs.glob("*/current/numerai-mcp-runtime.json")) if venvs.is_dir() else []
+    if not manifests:
+        return [Finding("runtimes", True, f"none cached yet in {venvs} (the first validation builds one in seconds)",
+                        essential=False)]
+    found = []
+    for manifest in manifests:
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            found.append(Finding("runtime", False, f"unreadable {manifest}", fix=f"delete {manifest.parent.parent}",
+                                 essential=False))
+            continue
+        packages = data.get("packages") or {}
+        found.append(Finding(f"runtime {manifest.parent.parent.name}", True,
+                             f"{len(packages)} packages ({', '.join(sorted(packages)[:6])}…)", essential=False))
+    return found
+
+
+def _tools() -> list[Finding]:
+    found = []
+    try:
+        from uv import find_uv_bin
+
+        found.append(Finding("uv", True, find_uv_bin()))
+    except (ImportError, FileNotFoundError):
+        found.append(Finding("uv", False, "the uv binary is missing", fix="pip install uv (a dependency of numerai-mcp)"))
+    from numerai_mcp.harness import docker_backend
+
+    engine = docker_backend.engine_available()
+    found.append(Finding("docker", engine, "engine reachable: validation can use Numerai's own images" if engine
+                         else "no Docker engine: validation uses local pinned runtimes (fully supported)",
+                         fix=None if engine else "optional: start a Docker engine to validate in Numerai's images",
+                         essential=False))
+    return found
+
+
+def _cache(cache_dir: Path) -> Finding:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = cache_dir / ".doctor-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Finding("cache", False, f"{cache_dir} is not writable ({exc.strerror})",
+                       fix="set NUMERAI_MCP_CACHE_DIR to a writable directory")
+    free_gib = shutil.disk_usage(cache_dir).free / 1024**3
+    ok = free_gib >= 2
+    return Finding("cache", ok, f"{cache_dir} ({free_gib:.1f} GiB free)",
+                   fix=None if ok else "free disk space: a runtime takes about 0.4 GB")
+
+
+async def _api(settings: Settings) -> list[Finding]:
+    from numerai_mcp.api import operations as ops
+    from numerai_mcp.api.client import NumeraiClient
+
+    found = []
+    async with NumeraiClient(settings) as client:
+        try:
+            await client.query("query { __typename }", auth=False)
+            found.append(Finding("api", True, f"{settings.api_url} answers"))
+        except NumeraiError as exc:
+            return [Finding("api", False, f"{settings.api_url}: {exc.message}", fix=exc.hint or "check the network")]
+        if settings.credentials is None:
+            found.append(Finding("credentials", False, "no Numerai key configured",
+                                 fix="run install-mcp.sh, or set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY'"))
+            return found
+        try:
+            info, _ = await ops.token_info(client)
+        except NumeraiError as exc:
+            found.append(Finding("credentials", False, exc.message, fix=exc.hint))
+            return found
+        missing = {"upload_submission", "read_submission_info", "read_user_info"} - set(info.scopes)
+        found.append(Finding("credentials", not missing,
+                             f"key {info.name!r} of {info.account_username!r}, scopes {', '.join(info.scopes)}",
+                             fix=f"add the scopes {', '.join(sorted(missing))} at numer.ai → Account → Custom API Keys"
+                             if missing else None))
+    return found
+
+
+def collect(settings: Settings) -> list[Finding]:
+    findings = [Finding("numerai-mcp", True, f"{__version__} on Python {sys.version.split()[0]} ({sys.executable})")]
+    findings += _interpreters()
+    findings += _runtimes(settings.cache_dir)
+    findings += _tools()
+    findings.append(_cache(settings.cache_dir))
+    findings += asyncio.run(_api(settings))
+    return findings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="numerai-mcp doctor", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except CredentialsError as exc:
+        settings = Settings.from_env({k: v for k, v in os.environ.items() if not k.startswith("NUMERAI_") or k == "NUMERAI_API_URL"})
+        print(f"credentials: {exc}", file=sys.stderr)
+    findings = collect(settings)
+    failed = [f for f in findings if not f.ok and f.essential]
+    if args.json:
+        print(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            mark = "ok " if f.ok else ("!! " if f.essential else "-- ")
+            print(f"{mark}{f.area:<28} {f.detail}")
+            if f.fix and not f.ok:
+                print(f"   {'':<28} fix: {f.fix}")
+        print("\nall essential checks passed" if not failed else f"\n{len(failed)} problem(s) to fix (marked !!)")
+    return 0 if not failed else 1
