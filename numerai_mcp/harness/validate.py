@@ -325,6 +325,10 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     started = time.perf_counter()
     clock = _Clock({})
     path = _check_arguments(path, backend, timeout_s, memory_bytes)
+    if python_version not in (None, "", "auto"):
+        from numerai_mcp.harness.catalogue import parse_python_version
+
+        parse_python_version(str(python_version))  # a malformed version fails before anything runs
     livedata.user_live_data(live_data, benchmark_data)
     if cache_dir is None:
         cache_dir = settings.cache_dir if settings is not None else _default_cache_dir()
