@@ -446,7 +446,11 @@ def _python_findings(report: ScanReport, runtime: Runtime) -> list[ScanFinding]:
     else:
         effect = "its bytecode is invalid there: it would fail to load or crash on the first call"
     register = [v for v in built if v in _supported()]
-    alternative = f", or register it with numerai_predict_py_{register[-1].replace('.', '_')}" if len(register) == 1 else ""
+    alternative = ""
+    if len(register) == 1:
+        image = f"numerai_predict_py_{register[0].replace('.', '_')}"
+        alternative = (f", or register it with {image}" if len(built) == 1
+                       else f", or, if Python {register[0]} built it, register it with {image}")
     return [ScanFinding(
         "error", "python_mismatch",
         f"Built with Python {label}, the target {runtime.image} runs {target}: {effect}. Rebuild the pickle with "

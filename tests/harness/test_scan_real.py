@@ -1,0 +1,127 @@
+"""The scanner on real cloudpickles written by pyenv's Python 3.10, 3.11, 3.12 and 3.13.
+
+Each version writes the same set of functions (tests.support.pickles_static.REAL_PICKLES_SCRIPT)
+with cloudpickle and numpy at its image's pins; the scan must name the producing version, the
+parameter count, the library majors, and the failure each other image would show
+(pickle-runtime.md §1). Pickles are only read, never loaded.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from numerai_mcp.harness.catalogue import load_catalogue
+from numerai_mcp.harness.scan import check_against_runtime, required_distributions, scan_pickle
+from tests.support.pickles_static import interpreter, make_real_pickles
+
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+ARG_COUNTS = {"one_arg": 1, "two_arg": 2, "closure": 1, "generator": 1, "array": 1, "three_arg": 3, "varargs": 2,
+              "kwargs": 3, "agents_subimport": 1, "shells_out": 1, "enum": 1, "identity_lambda": 1,
+              "instance": None, "agents_by_reference": None, "loadtime_call": None}
+# bodies rich enough that their bytecode differs between 3.11 and 3.12
+DISTINCTIVE = ("one_arg", "two_arg", "closure", "generator", "array", "agents_subimport", "shells_out", "enum")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return load_catalogue(tmp_path_factory.mktemp("empty-cache"))
+
+
+@pytest.fixture(scope="module")
+def made(test_cache_dir: Path) -> dict[str, dict[str, Path]]:
+    pickles = {}
+    for python in PYTHONS:
+        if interpreter(python) is not None:
+            pickles[python] = make_real_pickles(python, test_cache_dir)
+    if len(pickles) < 2:
+        pytest.skip("needs pyenv Pythons for at least two of 3.10-3.13")
+    return pickles
+
+
+def test_facts_of_every_real_pickle(made: dict[str, dict[str, Path]]) -> None:
+    for python, pickles in made.items():
+        assert set(pickles) == set(ARG_COUNTS)
+        started = time.perf_counter()
+        for name, path in pickles.items():
+            report = scan_pickle(path)
+            assert report.readable and report.errors == [], (python, name, report.findings)
+            assert report.protocol == 5
+            assert report.function_arg_count == ARG_COUNTS[name], (python, name)
+            if name == "agents_by_reference":
+                assert report.python_versions == [] and report.modules == ["agents.models"]
+                continue
+            assert python in report.python_versions, (python, name, report.python_versions)
+            if python == "3.10":
+                assert set(report.python_versions) <= {"3.8", "3.9", "3.10"} and report.code_format == "py<=3.10"
+                assert report.cloudpickle_major == 2
+            else:
+                assert report.code_format == "py>=3.11" and report.cloudpickle_major == 3
+                if name in DISTINCTIVE:
+                    assert report.python_versions == [python], (python, name, report.python_versions)
+        print(f"\nPython {python}: scanned {len(pickles)} pickles in {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+def test_only_the_load_time_call_is_dangerous(made: dict[str, dict[str, Path]]) -> None:
+    for python, pickles in made.items():
+        for name, path in pickles.items():
+            dangerous = [f.code for f in scan_pickle(path).dangerous]
+            assert dangerous == (["dynamic_call"] if name == "loadtime_call" else []), (python, name)
+        warnings = [f.code for f in scan_pickle(pickles["shells_out"]).findings if f.severity == "warn"]
+        assert warnings == ["suspicious_code"]
+
+
+def test_numpy_major_of_a_closed_over_array(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+    for python, pickles in made.items():
+        report = scan_pickle(pickles["array"])
+        assert report.numpy_major == (1 if python == "3.10" else 2)
+        assert required_distributions(report, catalogue.get(python)) == ["cloudpickle", "numpy"]
+        assert check_against_runtime(report, catalogue.get(python)) == []
+        if python != "3.10":
+            codes = [f.code for f in check_against_runtime(report, catalogue.get("3.10"))]
+            assert codes == ["python_mismatch", "numpy2_array", "cloudpickle_mismatch"]
+
+
+def test_cross_version_matrix_matches_measured_failures(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+    """Each made-on -> target pair gives the failure pickle-runtime.md §1 measured."""
+    for built, pickles in made.items():
+        report = scan_pickle(pickles["one_arg"])
+        for target in PYTHONS:
+            findings = [f for f in check_against_runtime(report, catalogue.get(target)) if f.code == "python_mismatch"]
+            if target == built:
+                assert findings == []
+                continue
+            (finding,) = findings
+            message = finding.message
+            assert f"Rebuild the pickle with Python {target}" in message
+            if built == "3.10":
+                assert f"'Pickle incompatible with {target}'" in message and "code() argument 13" in message
+                assert "if Python 3.10 built it, register it with numerai_predict_py_3_10" in message  # 3.8-3.10 shape
+            elif target == "3.10":
+                assert "code expected at most 16 arguments, got 18" in message
+            elif built == "3.13":
+                assert "SystemError" in message
+            else:
+                assert "segmentation fault" in message and "exit 139" in message
+            if built != "3.10":
+                assert f"register it with numerai_predict_py_{built.replace('.', '_')}" in message
+
+
+def test_repo_local_module_is_caught_both_ways(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+    for python, pickles in made.items():
+        for name in ("agents_subimport", "agents_by_reference"):
+            report = scan_pickle(pickles[name])
+            missing = [f for f in check_against_runtime(report, catalogue.get(python)) if f.code == "missing_module"]
+            assert len(missing) == 1, (python, name)
+            assert "No module named 'agents'" in missing[0].message
+
+
+def test_bad_signatures_are_flagged_on_every_runtime(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+    for python, pickles in made.items():
+        for name, count in ARG_COUNTS.items():
+            codes = [f.code for f in check_against_runtime(scan_pickle(pickles[name]), catalogue.get(python))]
+            assert ("bad_signature" in codes) == (count not in (None, 1, 2)), (python, name, codes)
