@@ -55,6 +55,7 @@ async def serve_http(server: MCPServer[Any], *, host: str, port: int, extra_host
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), port))
+    sock.listen(128)  # accept (queue) connections from the moment the URL is printed
     bound_port = sock.getsockname()[1]
     app = server.streamable_http_app(
         streamable_http_path="/mcp",

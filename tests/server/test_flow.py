@@ -91,16 +91,31 @@ async def test_step_by_step_operations_match_numerais_skill(settings: Any, pickl
         assert versions["dataVersions"]
 
 
-async def test_create_without_docker_image_uses_the_live_default_and_says_so(settings: Any, pickle_path: Path) -> None:
+async def test_create_matches_the_image_to_the_pickle_or_says_it_used_the_default(settings: Any, pickle_path: Path) -> None:
     async with in_process(settings) as client:
         model_id = (await call(client, "create_model", {"name": "default_img", "confirm": True}))["id"]
-        auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
-        await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
-                                            "localPath": str(pickle_path)})
-        created = await call(client, "upload_model", {"operation": "create", "modelId": model_id,
-                                                      "filename": auth["uploadAuth"]["filename"]})
-    assert "default" in created["dockerImage"]["chosenBecause"]
-    assert "default" in created["summary"]
+        names = []
+        for _ in range(2):
+            auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
+            await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
+                                                "localPath": str(pickle_path)})
+            names.append(auth["uploadAuth"]["filename"])
+        matched = await call(client, "upload_model", {"operation": "create", "modelId": model_id, "filename": names[0]})
+    assert matched["dockerImage"]["chosenBecause"] == "matched to the pickle's Python 3.12"
+    async with in_process(settings) as other_session:  # this server never saw the file: it cannot know its Python
+        blind = await call(other_session, "upload_model", {"operation": "create", "modelId": model_id,
+                                                           "filename": names[1]})
+    assert "default" in blind["dockerImage"]["chosenBecause"] and "default" in blind["summary"]
+    assert any("pass localPath" in w for w in blind["warnings"])
+
+
+async def test_an_explicit_image_that_does_not_match_the_pickle_is_refused(settings: Any, pickle_path: Path, emulator: Any) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "mismatch", "confirm": True}))["id"]
+        message = await error_of(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                          "localPath": str(pickle_path), "dockerImage": "3.11"})
+    assert "runs Python 3.11, but the pickle was built with Python 3.12" in message and "Segmentation fault" in message
+    assert not [p for p in emulator.state()["pickles"] if p["modelId"] == model_id]
 
 
 async def test_unknown_docker_image_is_refused_before_any_byte_is_sent(settings: Any, pickle_path: Path, emulator: Any) -> None:
@@ -141,7 +156,7 @@ async def test_wrong_token_is_reported_by_the_check_and_refused_by_tools(emulato
     async with in_process(settings) as client:
         report = await call(client, "check_api_credentials", {})
         assert report["reachable"] and not report["authenticated"] and report["problem"]
-        message = await error_of(client, "upload_model", {"operation": "list_docker_images"})
+        message = await error_of(client, "upload_model", {"operation": "list"})
     assert "notARealSecretAtAll" not in message and "notARealSecretAtAll" not in str(report)
 
 
