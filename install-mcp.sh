@@ -407,7 +407,7 @@ decide_credentials() {
     STORE_KEY=1
     return 0
   fi
-  if stored_key; then return 0; fi
+  if stored_key; then info "Numerai key: using the one stored in $CRED_FILE."; return 0; fi
   [ "$KEY_IN_ENV" = 0 ] || fail "--key-in-env, but NUMERAI_MCP_AUTH (or NUMERAI_PUBLIC_ID + NUMERAI_SECRET_KEY) is not set."
   if can_prompt && prompt_for_key; then
     [ "$EMBED_KEY" = 1 ] || STORE_KEY=1
@@ -434,6 +434,7 @@ write_credentials_file() {
   [ "$DRY_RUN" = 0 ] || return 0
   (umask 077 && mkdir -p "$dir")
   if [ "$CRED_FILE" = "$DEFAULT_CRED_FILE" ]; then chmod 700 "$dir"; fi
+  if [ -f "$CRED_FILE" ]; then info "Numerai key: replacing the key stored in $CRED_FILE."; fi
   local tmp
   tmp=$(umask 077 && mktemp "$dir/.credentials.XXXXXX")
   printf '%s\n' "$KEY" >"$tmp"
@@ -918,8 +919,12 @@ def edit_json(text: str, path: str, action: str, wanted: Wanted | None, force: b
 
 # ------------------------------------------------------------------ files and output
 
-def write_atomic(path: str, text: str, private: bool) -> str | None:
-    """Replace the file's content atomically; return the backup's path, if there was a file."""
+def write_atomic(path: str, text: str, private: bool, retired: tuple[str, ...] = ()) -> str | None:
+    """Replace the file's content atomically; return the backup's path, if there was a file.
+
+    `retired` are secrets this edit takes out of the file (now in the credentials file): the
+    backup masks them, so that no file we write keeps a plain-text key.
+    """
     real = os.path.realpath(path)  # keep a symlinked config (dotfiles) a symlink
     folder = os.path.dirname(real)
     os.makedirs(folder, exist_ok=True)
@@ -930,6 +935,8 @@ def write_atomic(path: str, text: str, private: bool) -> str | None:
         backup = real + BACKUP_SUFFIX
         with open(real, "rb") as src:
             data = src.read()
+        for secret in retired:
+            data = data.replace(secret.encode(), b"****")
         fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as dst:
             dst.write(data)
@@ -961,6 +968,17 @@ def show_diff(old: str, new: str, path: str, secret: str | None) -> None:
     # No context lines: neighbouring entries may hold other tools' tokens.
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), path, path, n=0, lineterm=""):
         print("    " + masked(line, secret))
+
+
+def retired_secrets(text: str, path: str, fmt: str, wanted: Wanted | None) -> tuple[str, ...]:
+    """Values of the env keys this edit removes from our entry (a key embedded earlier)."""
+    if wanted is None or not wanted.env_unset:
+        return ()
+    existing = servers_of(load_doc(text, path, fmt), path, fmt).get(NAME)
+    env = existing.get("env") if is_ours(existing) else None
+    if not isinstance(env, dict):
+        return ()
+    return tuple(v for k, v in env.items() if k in wanted.env_unset and isinstance(v, str) and len(v) >= 8)
 
 
 def wanted_from(args: argparse.Namespace) -> Wanted:
@@ -1021,7 +1039,7 @@ def main(argv: list[str]) -> int:
         print(f"[dry-run] {label}: would {plan} {path}:")
         show_diff(old, new, path, secret)
         return 0
-    backup = write_atomic(path, new, private=bool(args.embed_secret))
+    backup = write_atomic(path, new, bool(args.embed_secret), retired_secrets(old, path, args.format, wanted))
     verb = {"register": "updated" if exists else "created", "unregister": "removed the numerai entry from"}[args.action]
     print(f"{label}: {verb} {path}" + (f" (backup: {backup})" if backup else ""))
     return 0
@@ -1178,11 +1196,13 @@ do_uninstall() {
 next_steps() {
   local titles="" name
   for name in $REGISTERED; do titles="${titles:+$titles, }$(client_title "$name")"; done
-  cat <<EOF
-
-Next steps:
-  1. Restart ${titles:-your agent client} so that it starts the '$SERVER_NAME' server.
-EOF
+  info ""
+  info "Next steps:"
+  if [ -n "$titles" ]; then
+    info "  1. Restart your agent client ($titles) so that it starts the '$SERVER_NAME' server."
+  else
+    info "  1. Register the server with your agent client (see above), then restart the client."
+  fi
   if [ "$SANDBOX" = 1 ]; then
     info "  2. Ask your agent: \"check my Numerai credentials\" (the sandbox answers with a demo account)."
   else

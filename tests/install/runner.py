@@ -165,3 +165,76 @@ class ArgvWatch:
         finally:
             self._stop.set()
             self._thread.join()
+
+
+class Terminal:
+    """Runs the installer on its own pseudo-terminal, as when a person types into it.
+
+    The child becomes a session leader with the pty as its controlling terminal, so the
+    script's `/dev/tty` prompts and `read -s` behave exactly as in a real terminal; what the
+    terminal shows (the echo of typed characters included) is collected in `screen`.
+    """
+
+    def __init__(self, argv: list[str], env: Mapping[str, str], cwd: Path) -> None:
+        import fcntl
+        import termios
+
+        master, slave = os.openpty()
+
+        def own_the_terminal() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=dict(env), cwd=cwd,
+            preexec_fn=own_the_terminal, close_fds=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.screen = b""
+
+    def _read(self, timeout: float) -> str:
+        """Collect what the terminal shows next: "data", "idle" or "closed"."""
+        import select
+
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return "idle"
+        try:
+            chunk = os.read(self.master, 4096)
+        except OSError:  # EIO: every writer of the terminal has gone
+            return "closed"
+        self.screen += chunk
+        return "data" if chunk else "closed"
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.screen:
+            if self._read(0.1) == "closed" or time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the terminal shows:\n{self.text}")
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\r")
+
+    def type_hidden(self, line: str, timeout: float = 30) -> None:
+        """Type once the program has turned the terminal's echo off (as `read -s` does)."""
+        import termios
+
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.master)[3] & termios.ECHO:
+            if self._read(0.01) == "closed" or time.monotonic() > deadline:
+                raise AssertionError(f"the terminal's echo was never turned off; it shows:\n{self.text}")
+        self.type(line)
+
+    def finish(self, timeout: float = 300) -> int:
+        deadline = time.monotonic() + timeout
+        while self._read(0.1) != "closed":
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"the installer did not finish; the terminal shows:\n{self.text}")
+        os.close(self.master)
+        return self.proc.wait(timeout=30)
+
+    @property
+    def text(self) -> str:
+        return self.screen.decode(errors="replace")
