@@ -387,7 +387,8 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         report_progress(1, 5, f"running {target.docker_ref} in Docker")
         run = docker_backend.run_in_docker(path, target, ctx=ctx, limits=limits, cache_dir=cache_dir,
                                            live_data=live_data, benchmark_data=benchmark_data, settings=settings,
-                                           features=feature_names, timings=clock.timings)
+                                           features=feature_names, timings=clock.timings,
+                                           progress=lambda message: report_progress(2, 5, message))
         checks += run.checks
         passed = not any(c.status == "fail" for c in checks)
         return finish(passed, run.live_data_source, "docker", result=run.result, log_tail=run.log_tail)
