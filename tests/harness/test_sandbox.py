@@ -166,3 +166,22 @@ def _assert_no_process(needle: str) -> None:
 
 def test_token_scan_finds_only_marked_processes() -> None:
     assert processes_with_token("0" * 32) == []
+
+
+def test_user_namespace_mode_isolates_without_root_privileges(run) -> None:  # type: ignore[no-untyped-def]
+    """The path taken by non-root users (forced here): network, /tmp and PID namespace still private."""
+    marker = Path("/tmp") / f"numerai-mcp-user-marker-{os.getpid()}"
+    result = run(f"""
+        import os, socket
+        try:
+            socket.create_connection(("1.1.1.1", 53), timeout=2)
+            print("connected")
+        except OSError:
+            print("blocked")
+        open({str(marker)!r}, "w").write("x")
+        print(sorted(os.listdir("/tmp")), os.getpid() < 10)
+    """, isolation="user")
+    assert result.returncode == 0, result.stderr_tail
+    assert result.stdout_tail[0] == "blocked" and result.stdout_tail[1].endswith("True")
+    assert not marker.exists()
+    assert "unprivileged user" in result.not_enforced[0]
