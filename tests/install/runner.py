@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "install-mcp.sh"
 HELPER_MARKER = "NUMERAI_MCP_CONFIG_HELPER"
+BASH = shutil.which("bash") or "/bin/bash"  # absolute: some tests run with a PATH that has no bash
 
 # A developer's own settings that would make the installer look at their real configs.
 STEERING = {
@@ -70,7 +72,7 @@ class Sandbox:
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["bash", str(SCRIPT), *args],
+            [BASH, str(SCRIPT), *args],
             env=self.env(env, path=path),
             cwd=self.home,
             input=stdin if stdin is not None else "",
@@ -82,7 +84,7 @@ class Sandbox:
     def run_piped(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """`curl -sL … | bash -s -- ARGS`: the script arrives on stdin, not from a checkout."""
         return subprocess.run(
-            ["bash", "-s", "--", *args],
+            [BASH, "-s", "--", *args],
             env=self.env(env),
             cwd=self.home,
             input=SCRIPT.read_text(),

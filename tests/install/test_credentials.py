@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.install.runner import SCRIPT, ArgvWatch, Sandbox, Terminal, files_under, mode, new_key, snapshot
+from tests.install.runner import BASH, SCRIPT, ArgvWatch, Sandbox, Terminal, files_under, mode, new_key, snapshot
 
 
 def cred_file(box: Sandbox) -> Path:
@@ -39,7 +39,7 @@ def json_entry(path: Path) -> dict:
 
 
 def terminal(box: Sandbox, *args: str, env: dict[str, str] | None = None) -> Terminal:
-    return Terminal(["bash", str(SCRIPT), *args], box.env(env), box.home)
+    return Terminal([BASH, str(SCRIPT), *args], box.env(env), box.home)
 
 
 def test_key_from_the_environment_goes_to_a_private_file_only(box: Sandbox) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.install.runner import SCRIPT, Sandbox, snapshot
+from tests.install.runner import BASH, SCRIPT, Sandbox, snapshot
 
 FLAGS = ("--client", "--sandbox", "--non-interactive", "--key-in-env", "--embed-key", "--dry-run",
          "--reuse", "--force", "--uninstall", "--purge", "--help")
@@ -63,7 +63,7 @@ def test_a_truncated_download_runs_nothing(fresh: Sandbox, fraction: float) -> N
     (fresh.home / ".codex").mkdir()
     before = snapshot(fresh.home)
     result = subprocess.run(
-        ["bash", "-s", "--", "--non-interactive"], input=cut, env=fresh.env(), cwd=fresh.home,
+        [BASH, "-s", "--", "--non-interactive"], input=cut, env=fresh.env(), cwd=fresh.home,
         capture_output=True, text=True, timeout=60,
     )
     assert snapshot(fresh.home) == before
