@@ -44,7 +44,8 @@ class Settings:
     allow_mutations: bool = False
     request_timeout: float = 30.0
     upload_timeout: float = 600.0
-    max_retries: int = 3
+    max_retries: int = 8  # retries after 5xx / cut connections: the server is there, the failure is transient
+    connect_retries: int = 2  # retries when nothing answers at all: say 'unreachable' fast
     retry_backoff: float = 0.5
     poll_initial: float = 1.0  # first wait between status polls; grows x1.5
     poll_max: float = 15.0  # Numerai's own clients poll every 15-20 s

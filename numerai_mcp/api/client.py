@@ -50,6 +50,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
+_RESEND = object()  # marker: safe to resend after any failure (queries, idempotent mutations)
+
+
 class _Transient(Exception):
     """Internal: one attempt failed in a way worth retrying; `sent` says whether the server may have acted."""
 
@@ -132,7 +135,7 @@ class NumeraiClient:
 
     async def query(self, document: str, variables: Mapping[str, Any] | None = None, *, auth: bool = True) -> dict[str, Any]:
         """Run a read-only operation, retrying transient failures; return its `data`."""
-        return await self._with_retries(document, variables, auth=auth, resend_if_maybe_sent=True)
+        return await self._send_with_retries(document, variables, auth=auth, reconcile=_RESEND)
 
     async def mutate(
         self,
@@ -152,61 +155,64 @@ class NumeraiClient:
           None when it did not (the mutation is then sent again). Without `reconcile`, an
           UncertainOutcomeError says what to check.
         """
-        if idempotent:
-            return await self._with_retries(document, variables, auth=auth, resend_if_maybe_sent=True)
-        attempts = self.settings.max_retries + 1
-        last: _Transient | None = None
-        for attempt in range(attempts):
-            if attempt:
-                await self._sleep_backoff(attempt)
-            try:
-                return await self._send_once(document, variables, auth=auth)
-            except _Transient as failure:
-                last = failure
-                if not failure.sent:
-                    continue
-                if reconcile is None:
-                    raise UncertainOutcomeError(
-                        f"The request may or may not have taken effect ({failure.reason}).",
-                        hint="Re-read the state (e.g. list models or pickles) before trying again.",
-                    ) from None
-                log.info("mutation outcome unknown (%s); re-reading state before deciding", failure.reason)
-                try:
-                    found = await reconcile()
-                except (ApiUnreachableError, ApiServerError) as exc:
-                    raise UncertainOutcomeError(
-                        "The request may or may not have taken effect, and re-reading the state failed too.",
-                        hint=f"Check the state once the API answers again ({exc.message}).",
-                    ) from None
-                if found is not None:
-                    return found
-        raise self._exhausted(last)
+        return await self._send_with_retries(document, variables, auth=auth,
+                                             reconcile=_RESEND if idempotent else reconcile)
 
     # -- internals ----------------------------------------------------------------------------
 
-    async def _with_retries(
-        self, document: str, variables: Mapping[str, Any] | None, *, auth: bool, resend_if_maybe_sent: bool
+    async def _send_with_retries(
+        self, document: str, variables: Mapping[str, Any] | None, *, auth: bool, reconcile: Any
     ) -> dict[str, Any]:
-        attempts = self.settings.max_retries + 1
-        last: _Transient | None = None
-        for attempt in range(attempts):
+        """Send until it works, within two budgets: failures to connect at all (the API may simply be
+        down: give up fast, `connect_retries`) and failures of a reachable server (5xx, cut connections,
+        read timeouts: transient, `max_retries`). A failure that may have reached the server is resent
+        only when `reconcile` is _RESEND; otherwise `reconcile` re-reads state first."""
+        settings = self.settings
+        connect_failures = server_failures = attempt = 0
+        while True:
             if attempt:
                 await self._sleep_backoff(attempt)
+            attempt += 1
             try:
                 return await self._send_once(document, variables, auth=auth)
             except _Transient as failure:
-                last = failure
-                if failure.sent and not resend_if_maybe_sent:
-                    break
-        raise self._exhausted(last)
+                if not failure.sent:
+                    connect_failures += 1
+                    if connect_failures > min(settings.connect_retries, settings.max_retries):
+                        raise self._exhausted(failure) from None
+                    continue
+                server_failures += 1
+                if server_failures > settings.max_retries:
+                    raise self._exhausted(failure) from None
+                if reconcile is not _RESEND:
+                    found = await self._reconcile(reconcile, failure)
+                    if found is not None:
+                        return found
+
+    async def _reconcile(
+        self, reconcile: Callable[[], Awaitable[dict[str, Any] | None]] | None, failure: _Transient
+    ) -> dict[str, Any] | None:
+        if reconcile is None:
+            raise UncertainOutcomeError(
+                f"The request may or may not have taken effect ({failure.reason}).",
+                hint="Re-read the state (e.g. list models or pickles) before trying again.",
+            ) from None
+        log.info("mutation outcome unknown (%s); re-reading state before deciding", failure.reason)
+        try:
+            return await reconcile()
+        except (ApiUnreachableError, ApiServerError) as exc:
+            raise UncertainOutcomeError(
+                "The request may or may not have taken effect, and re-reading the state failed too.",
+                hint=f"Check the state once the API answers again ({exc.message}).",
+            ) from None
 
     async def _sleep_backoff(self, attempt: int) -> None:
         base = self.settings.retry_backoff * (2 ** (attempt - 1))
         await asyncio.sleep(min(base, 8.0) * (0.5 + random.random() / 2))
 
-    def _exhausted(self, last: _Transient | None) -> Exception:
-        reason = last.reason if last else "unknown failure"
-        if last is not None and last.status is None:
+    def _exhausted(self, last: _Transient) -> Exception:
+        reason = last.reason
+        if not last.sent:
             return ApiUnreachableError(
                 f"The Numerai API at {self.url} is unreachable: {reason}.",
                 hint="Check the network and NUMERAI_API_URL; for a local rehearsal start `numerai-mcp sandbox`.",

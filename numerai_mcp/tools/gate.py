@@ -36,24 +36,29 @@ def file_sha256(path: Path) -> str:
 
 
 def scanned_python(path: Path) -> str | None:
-    """The producing Python from the bytecode, when the scan is unambiguous."""
+    """The producing Python from the bytecode, when the scan is unambiguous and Numerai has a runtime for it."""
+    from numerai_mcp.harness.catalogue import SUPPORTED_PYTHONS
     from numerai_mcp.harness.scan import scan_pickle
 
     versions = scan_pickle(path).python_versions
-    return versions[0] if len(versions) == 1 else None
+    return versions[0] if len(versions) == 1 and versions[0] in SUPPORTED_PYTHONS else None
 
 
 async def check_before_upload(ctx: Context[Any, Any], path: Path, *, skip_validation: bool) -> GateResult:
+    """Pass only a file whose verdict, for the Python that built it, is a pass.
+
+    A verdict counts only for the runtime it was made in: a pickle refused on 3.11 because it was
+    built by 3.12 is validated again on 3.12 rather than refused."""
     settings = server_state(ctx).settings
+    built_with = await anyio.to_thread.run_sync(scanned_python, path)
     if skip_validation:
-        python = await anyio.to_thread.run_sync(scanned_python, path)
-        return GateResult(None, python, ["Uploaded without validation (skipValidation=true)."])
+        return GateResult(None, built_with, ["Uploaded without validation (skipValidation=true)."])
     sha = await anyio.to_thread.run_sync(file_sha256, path)
     verdict = verdict_store.recall(sha, settings.cache_dir)
     notes = []
-    if verdict is None:
-        await ctx.report_progress(0, None, "no verdict for this file yet: validating it first")
-        call = functools.partial(run_validation, settings, path, thread_progress(ctx))
+    if verdict is None or (built_with is not None and verdict.python_version_used != built_with):
+        await ctx.report_progress(0, None, "no verdict for this file and its Python yet: validating it first")
+        call = functools.partial(run_validation, settings, path, thread_progress(ctx), python_version=built_with)
         verdict = await anyio.to_thread.run_sync(call)
         notes.append(f"Validated before upload: {verdict.summary}")
     if not verdict.passed:

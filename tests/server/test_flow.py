@@ -197,8 +197,13 @@ async def test_flow_survives_injected_5xx_and_dropped_connections_without_duplic
         assert listed["pickle"]["validationStatus"] == "validated"
         await call(client, "upload_model", {"operation": "assign", "modelId": model_id, "confirm": True, "pickleId": pickle_id})
         triggered = await call(client, "upload_model", {"operation": "trigger", "pickleId": pickle_id})
+        state = emulator.state()
         emulator.set_faults()
-    state = emulator.state()
+    injected = state["faults"]["injected"]
+    print("faults injected:", injected)
+    # the resilience paths really ran: failures before processing and after it (the server acted, the client saw an error)
+    assert injected.get("error_before", 0) + injected.get("drop_before", 0) >= 1
+    assert injected.get("error_after", 0) + injected.get("drop_after", 0) >= 1
     assert len([p for p in state["pickles"] if p["modelId"] == model_id]) == 1
     assert len([m for m in state["models"] if m["name"] == "faulty"]) == 1
     pickle = next(p for p in state["pickles"] if p["id"] == pickle_id)
@@ -325,3 +330,28 @@ async def test_without_elicitation_irreversible_steps_need_confirm_true(settings
         message = await error_of(client, "upload_model", {"operation": "assign", "modelId": "m1", "disable": True})
         assert "Disabling stops Numerai from running this model" in message and "confirm=true" in message
     assert not [m for m in emulator.state()["models"] if m["name"] == "unconfirmed"]
+
+
+async def test_upload_gate_validates_first_refuses_failures_and_ignores_verdicts_for_other_pythons(
+    settings: Any, pickle_path: Path, tmp_path: Path, emulator: Any
+) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "gated", "confirm": True}))["id"]
+        on_311 = await call(client, "validate_pickle", {"localPath": str(pickle_path), "pythonVersion": "3.11"})
+        assert on_311["passed"] is False and on_311["pythonVersionUsed"] == "3.11"
+        # the newest verdict for this file is a failure on 3.11, but the file was built by 3.12: judged there
+        uploaded = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                       "localPath": str(pickle_path)})
+        assert uploaded["dockerImage"]["pythonVersion"] == "3.12"
+
+        broken = tmp_path / "broken.pkl"
+        broken.write_bytes(pickle_path.read_bytes()[:1000])  # truncated: never validated before
+        message = await error_of(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                          "localPath": str(broken)})
+        assert "Refusing to upload broken.pkl" in message and "skipValidation=true" in message
+        forced = await call(client, "upload_model", {"operation": "upload", "modelId": model_id,
+                                                     "localPath": str(broken), "skipValidation": True,
+                                                     "dockerImage": "3.12"})
+        assert any("without validation" in w for w in forced["warnings"])
+    mine = [p for p in emulator.state()["pickles"] if p["modelId"] == model_id]
+    assert len(mine) == 2
