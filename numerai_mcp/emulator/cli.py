@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--validation-timeout", type=_positive, default=DEFAULT_VALIDATION_TIMEOUT_S,
                    help="seconds a validation or run may take (default 600, Numerai's limit)")
     p.add_argument("--validation-workers", type=int, default=2, help="validations run at the same time")
+    p.add_argument("--validator", choices=("auto", "harness", "minimal"), default="auto",
+                   help="how uploads are validated: the full harness, the minimal built-in runner, or auto "
+                   "(the harness when installed)")
     p.add_argument("--python", type=_python, action="append", default=[], metavar="3.X=PATH",
                    help="interpreter (e.g. a venv with Numerai's pins) to validate 3.X pickles with; repeatable")
     return p
@@ -148,7 +151,7 @@ def _serve(args: argparse.Namespace, data_dir: Path) -> int:
         cache_dir=(args.cache_dir or default_cache_dir(os.environ)).resolve(), error_rate=args.error_rate,
         drop_rate=args.drop_rate, latency_ms=args.latency_ms, seed=args.seed, url_lifetime_s=args.url_lifetime,
         max_object_size=args.max_object_size, validation_timeout_s=args.validation_timeout,
-        validation_workers=args.validation_workers, pythons=dict(args.python),
+        validation_workers=args.validation_workers, validator=args.validator, pythons=dict(args.python),
     )
     try:
         emulator = Emulator(settings)

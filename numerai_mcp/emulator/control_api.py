@@ -4,13 +4,13 @@ POST reset   -> fresh demo state, faults off, round open; {auth, public_id, user
 POST faults  {error_rate?, drop_rate?, latency_ms?, url_lifetime_s?, seed?} -> current faults
 POST keys    {scopes, username?, name?, max_model_slots?} -> {auth, public_id, username}
 POST round   {open: bool} -> {number, open}
-GET  state   -> accounts (no secrets), models, pickles, triggers, stored objects, round, faults, requests
+GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
+                objects, round, faults (with counts of injected faults), processed requests by kind
 GET  health  -> {ok, datasets_ready, validator}
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any
@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from numerai_mcp.emulator import views
 from numerai_mcp.emulator.auth import auth_header
 from numerai_mcp.emulator.core import Emulator
 from numerai_mcp.emulator.fresh import DEMO_USERNAME, add_key
@@ -124,18 +125,22 @@ async def round_(request: Request) -> dict[str, Any]:
 async def state(request: Request) -> dict[str, Any]:
     emulator = _emulator(request)
     with emulator.store.read() as world:
-        accounts = [{"id": a.id, "username": a.username, "max_model_slots": a.max_model_slots,
-                     "keys": [{"public_id": k.public_id, "name": k.name, "scopes": k.scopes}
+        accounts = [{"id": a.id, "username": a.username, "maxModelSlots": a.max_model_slots,
+                     "keys": [{"publicId": k.public_id, "name": k.name, "scopes": k.scopes}
                               for k in world.keys.values() if k.account_id == a.id]}
                     for a in world.accounts.values()]
-        pickles = [{**dataclasses.asdict(p), "assigned_model_slots": world.assigned_slots(p.id)}
+        models = [{"id": m.id, "name": m.name, "tournament": m.tournament, "accountId": m.account_id,
+                   "username": world.accounts[m.account_id].username, "submissionWebhook": m.submission_webhook,
+                   "assignedPickleId": m.assigned_pickle_id, "insertedAt": m.inserted_at}
+                  for m in world.models.values()]
+        # pickles and triggers in their GraphQL shape (camelCase), plus who owns them
+        pickles = [{**views.pickle(world, p), "accountId": p.account_id, "source": p.source}
                    for p in world.pickles.values()]
+        triggers = [{**views.trigger(t), "logs": views.logs(t)} for t in world.triggers.values()]
+        objects = [{"key": o.key, "size": o.size, "md5": o.md5, "accountId": o.account_id, "publicId": o.public_id,
+                    "storedAt": o.stored_at} for o in world.objects.values()]
         snapshot = {
-            "accounts": accounts,
-            "models": [dataclasses.asdict(m) for m in world.models.values()],
-            "pickles": pickles,
-            "triggers": [dataclasses.asdict(t) for t in world.triggers.values()],
-            "objects": [dataclasses.asdict(o) for o in world.objects.values()],
+            "accounts": accounts, "models": models, "pickles": pickles, "triggers": triggers, "objects": objects,
             "round": {"number": world.round.number, "open": world.round.open, "id": world.round.id},
         }
     snapshot["faults"] = {**emulator.faults.snapshot(), "url_lifetime_s": emulator.url_lifetime_s}

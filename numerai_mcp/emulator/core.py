@@ -41,7 +41,8 @@ class Emulator:
         self._count_lock = threading.Lock()
         self.datasets = Datasets(settings.datasets_dir, settings.pythons)
         context = ValidatorContext(self.datasets, settings.cache_dir, settings.pythons, settings.validation_timeout_s)
-        self.validator_name, chosen = ("custom", validator) if validator else default_validator(context)
+        self.validator_name, chosen = ("custom", validator) if validator else default_validator(context,
+                                                                                                settings.validator)
         self.jobs = Jobs(self.store, chosen, self.pickle_path, settings.validation_workers)
 
     # -- lifecycle ------------------------------------------------------------------------------

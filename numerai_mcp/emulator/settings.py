@@ -25,6 +25,7 @@ class EmulatorSettings:
     max_object_size: int = S3_MAX_OBJECT_SIZE
     validation_timeout_s: float = DEFAULT_VALIDATION_TIMEOUT_S
     validation_workers: int = 2
+    validator: str = "auto"  # "harness" | "minimal" | "auto" (harness when installed)
     # Interpreters to validate pickles with, by minor version ("3.12" -> venv python).
     pythons: dict[str, Path] = field(default_factory=dict)
 

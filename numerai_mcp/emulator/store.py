@@ -3,7 +3,7 @@
 PUT: needs a valid, unexpired signature for PUT on that key, no Content-Type (it is part
 of the signed string), a Content-Length (S3 refuses chunked uploads with 501 and a missing
 length with 411) not above the maximum object size. The body is streamed to a temp file in
-1 MiB batches written off the event loop, hashed on the way, checked against the declared
+1 MiB batches hashed and written by a worker thread while the next batch arrives, checked against the declared
 length and renamed into place, so memory stays bounded for any size and a broken upload
 leaves nothing behind. Success is 200 with `ETag: "<md5 hex>"`. GET (pickle downloads and
 datasets) streams the file with its ETag. Errors are S3-style XML bodies.
@@ -11,15 +11,18 @@ datasets) streams the file with its ETag. Errors are S3-style XML bodies.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import secrets
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 from xml.sax.saxutils import escape
 
-import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
@@ -124,33 +127,66 @@ async def _put(emulator: Emulator, request: Request, key: str, owner: str) -> Re
     return Response(status_code=200, headers={"ETag": f'"{md5}"'})
 
 
+class _DiskWriter:
+    """Hashes and writes batches on one worker thread, in order, with at most `depth` in flight.
+
+    The event loop keeps receiving while the previous batch is hashed and written, so the
+    network, MD5 and the disk overlap; memory stays at a few batches whatever the size.
+    """
+
+    def __init__(self, handle: BinaryIO, depth: int = 2) -> None:
+        self._handle, self._depth = handle, depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-put")
+        self._inflight: deque[Future[None]] = deque()
+        self.md5 = hashlib.md5()  # noqa: S324 - S3's ETag is the MD5 of the object
+
+    def _work(self, data: bytes) -> None:
+        self.md5.update(data)
+        self._handle.write(data)
+
+    async def write(self, data: bytes) -> None:
+        self._inflight.append(self._pool.submit(self._work, data))
+        while len(self._inflight) > self._depth:
+            await asyncio.wrap_future(self._inflight.popleft())
+
+    async def close(self) -> None:
+        try:
+            while self._inflight:
+                await asyncio.wrap_future(self._inflight.popleft())
+            await asyncio.wrap_future(self._pool.submit(self._handle.flush))
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 async def _stream_to(request: Request, target: Path, declared: int) -> tuple[int | None, str]:
     """Write the body to `target` atomically; (bytes received or None when short/long/cut, md5 hex)."""
     tmp_dir = target.parent / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
-    digest = hashlib.md5()  # noqa: S324 - S3's ETag is the MD5 of the object
-    received, pending = 0, bytearray()
+    received, pending, pending_size = 0, [], 0
     ok = False
     try:
         with os.fdopen(fd, "wb") as handle:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > declared:
-                    return None, ""
-                digest.update(chunk)
-                pending += chunk
-                if len(pending) >= _BATCH:
-                    batch, pending = bytes(pending), bytearray()
-                    await anyio.to_thread.run_sync(handle.write, batch)
-            if pending:
-                await anyio.to_thread.run_sync(handle.write, bytes(pending))
-            await anyio.to_thread.run_sync(handle.flush)
+            writer = _DiskWriter(handle)
+            try:
+                async for chunk in request.stream():
+                    received += len(chunk)
+                    if received > declared:
+                        return None, ""
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    if pending_size >= _BATCH:
+                        await writer.write(b"".join(pending))
+                        pending, pending_size = [], 0
+                if pending:
+                    await writer.write(b"".join(pending))
+            finally:
+                await writer.close()
         if received != declared:
             return None, ""
         os.replace(tmp_name, target)
         ok = True
-        return received, digest.hexdigest()
+        return received, writer.md5.hexdigest()
     except ClientDisconnect:
         return None, ""
     finally:

@@ -66,9 +66,15 @@ def harness_available() -> bool:
         return False
 
 
-def default_validator(ctx: ValidatorContext) -> tuple[str, Validator]:
-    """(name, validator): the harness when installed, else the minimal fallback."""
-    return ("harness", harness_validator(ctx)) if harness_available() else ("minimal", minimal_validator(ctx))
+def default_validator(ctx: ValidatorContext, choice: str = "auto") -> tuple[str, Validator]:
+    """(name, validator): "auto" is the harness when installed, else the minimal fallback."""
+    if choice == "auto":
+        choice = "harness" if harness_available() else "minimal"
+    if choice == "harness" and not harness_available():
+        raise ValueError("--validator harness: numerai_mcp.harness.validate is not installed; use --validator minimal")
+    if choice not in ("harness", "minimal"):
+        raise ValueError(f"unknown validator {choice!r}: use auto, harness or minimal")
+    return choice, harness_validator(ctx) if choice == "harness" else minimal_validator(ctx)
 
 
 # -- the full harness --------------------------------------------------------------------------
