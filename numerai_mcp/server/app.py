@@ -10,7 +10,7 @@ from numerai_mcp import __version__
 from numerai_mcp.config import Settings
 from numerai_mcp.server import guide
 from numerai_mcp.server.state import lifespan_for
-from numerai_mcp.tools import credentials, graphql, models, upload, validate
+from numerai_mcp.tools import build, credentials, graphql, models, upload, validate
 
 INSTRUCTIONS = """Ships a trained Numerai model as a hosted model upload, from this machine.
 Start with check_api_credentials. Then: create_model (or reuse a slot) → build_pickle (from an inference
@@ -18,7 +18,7 @@ bundle) or validate_pickle (an existing .pkl) → upload_model operation='upload
 ask the user → operation='assign' → operation='trigger' → operation='get_logs'.
 Never upload a pickle that failed validate_pickle; the runtime image must match the Python that built it."""
 
-TOOL_MODULES = (credentials, models, validate, upload, graphql)
+TOOL_MODULES = (credentials, models, build, validate, upload, graphql)
 
 
 def build_server(settings: Settings | None = None) -> MCPServer[Any]:
