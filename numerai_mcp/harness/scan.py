@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from numerai_mcp.harness import scan_rules
-from numerai_mcp.harness.opcodes import intersect_versions, versions_for_code, versions_for_format
+from numerai_mcp.harness.opcodes import bytecode_tables, intersect_versions, versions_for_code, versions_for_format
 from numerai_mcp.harness.scan_machine import Call, CodeObject, Global, Machine, Malformed, Replay
 
 if TYPE_CHECKING:
@@ -358,6 +358,10 @@ def scan_pickle(source: Path | bytes) -> ScanReport:
         out = machine.out
         report.findings.append(ScanFinding("error", "malformed", f"The pickle is malformed: {exc}; unpickling would "
                                            "fail. Write it again with cloudpickle.dump."))
+    except Exception as exc:  # noqa: BLE001 - hostile bytes must give a finding, never a crash
+        out = machine.out
+        report.findings.append(ScanFinding("error", "corrupt", f"The pickle is corrupt ({type(exc).__name__}: "
+                                           f"{exc}). Write it again with cloudpickle.dump."))
     else:
         if not out.complete:
             report.findings.append(ScanFinding("error", "truncated", "The pickle has no STOP opcode: the file was cut "
@@ -426,8 +430,20 @@ def check_against_runtime(report: ScanReport, runtime: Runtime) -> list[ScanFind
 
 def _python_findings(report: ScanReport, runtime: Runtime) -> list[ScanFinding]:
     target, built = runtime.python, report.python_versions
-    if not built or target in built:
+    if not report.code_objects or target in built:
         return []
+    if target not in bytecode_tables():
+        return [ScanFinding(
+            "warn", "python_unverified",
+            f"This scanner cannot read Python {target} bytecode, so it cannot confirm the pickle runs on "
+            f"{runtime.image}; it looks built with Python {report.python_version_detected or 'an unknown version'}. "
+            f"Make sure Python {target} built it.")]
+    if not built:  # some function's bytecode is invalid for the target's table: certain, not a guess
+        return [ScanFinding(
+            "error", "python_mismatch",
+            f"The functions' bytecode is not valid Python {target} bytecode (it matches no version from "
+            f"{_known_versions()}; a newer Python or a damaged file?): on {runtime.image} it would fail to load or "
+            f"crash on the first call. Rebuild the pickle with Python {target} and the {runtime.image} pins.")]
     label = report.python_version_detected
     minors = [int(v.split(".")[1]) for v in built]
     target_minor = int(target.split(".")[1])
@@ -455,6 +471,11 @@ def _python_findings(report: ScanReport, runtime: Runtime) -> list[ScanFinding]:
         "error", "python_mismatch",
         f"Built with Python {label}, the target {runtime.image} runs {target}: {effect}. Rebuild the pickle with "
         f"Python {target} and the {runtime.image} pins{alternative}.")]
+
+
+def _known_versions() -> str:
+    known = list(bytecode_tables())
+    return f"{known[0]} to {known[-1]}"
 
 
 def _supported() -> tuple[str, ...]:

@@ -15,9 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-# Not inside a longer identifier (max_feature_idx), and a name ends where the next one starts: pandas 3 /
-# pyarrow string arrays pickle their values as one buffer ("feature_afeature_b…").
-FEATURE_NAME = re.compile(r"(?<!_)feature_(?:(?!feature_)[A-Za-z0-9_])+")
+FEATURE_TOKEN = re.compile(r"feature_[A-Za-z0-9_]+")  # a literal prefix keeps this fast on MB-sized strings
+
+
+def feature_names(text: str) -> Iterator[str]:
+    """`feature_*` words in `text`: not inside a longer identifier (max_feature_idx), and split
+    where one name runs into the next (pandas 3 / pyarrow string arrays pickle one buffer)."""
+    for match in FEATURE_TOKEN.finditer(text):
+        start = match.start()
+        if start and text[start - 1] == "_":
+            continue
+        parts = match.group().split("feature_")[1:]
+        if len(parts) == 1:
+            yield match.group()
+        else:
+            yield from ("feature_" + part.rstrip("_") for part in parts if part.strip("_"))
 
 
 class Malformed(Exception):
@@ -142,10 +154,9 @@ class Machine:
     def push_literal(self, value: Any) -> None:
         if isinstance(value, str):
             if "feature_" in value:
-                self.out.features.update(dict.fromkeys(FEATURE_NAME.findall(value)))
+                self.out.features.update(dict.fromkeys(feature_names(value)))
         elif isinstance(value, (bytes, bytearray)) and b"feature_" in value:
-            text = bytes(value).decode("latin-1")
-            self.out.features.update(dict.fromkeys(FEATURE_NAME.findall(text)))
+            self.out.features.update(dict.fromkeys(feature_names(bytes(value).decode("latin-1"))))
         self.stack.append(value)
 
     def add_global(self, module: Any, name: Any) -> Global:
@@ -322,26 +333,3 @@ class Machine:
 def replay(data: bytes) -> Replay:
     """Replay `data`; raises ValueError (bad stream, from pickletools) or Malformed."""
     return Machine().run(data)
-
-
-def walk(value: Any, _seen: set[int] | None = None) -> Iterator[Any]:
-    """Every record and literal reachable from `value` (each object once)."""
-    seen = set() if _seen is None else _seen
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        if isinstance(item, (tuple, list)):
-            todo.extend(item)
-        elif isinstance(item, PDict):
-            for key, val in item.items:
-                todo.extend((key, val))
-        elif isinstance(item, PSet):
-            todo.extend(item.items)
-        elif isinstance(item, Call):
-            todo.extend((item.func, item.args, item.state, item.items))
-        elif isinstance(item, CodeObject):
-            todo.append(item.args)

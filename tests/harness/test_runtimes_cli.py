@@ -62,7 +62,7 @@ def pins_server(tmp_path: Path) -> Iterator[PinsServer]:
     root.mkdir()
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     server.paths = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield PinsServer(root, f"http://127.0.0.1:{server.server_address[1]}", server.paths)  # type: ignore[attr-defined]

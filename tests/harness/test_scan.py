@@ -289,10 +289,26 @@ def test_parameter_count_like_inspect_signature(catalogue, argcount, kwonly, fla
         assert "must have 1 or 2 arguments" in bad[0].message and f"takes {expected} parameters" in bad[0].message
 
 
-def test_unknown_bytecode_is_flagged() -> None:
+def test_unknown_bytecode_is_flagged(catalogue) -> None:  # type: ignore[no-untyped-def]
     report = scan_pickle(assemble(cloudpickle_function(bytes([151, 0, 0xFE, 7]))))
     assert report.python_versions == [] and report.code_format == "py>=3.11"
     assert "python_unknown" in codes(report)
+    for python in ("3.10", "3.12", "3.13"):  # invalid for every known table: certain on each target
+        (finding,) = [f for f in check_against_runtime(report, catalogue.get(python)) if f.code == "python_mismatch"]
+        assert finding.severity == "error" and "matches no version from 3.6 to 3.13" in finding.message
+
+
+def test_target_without_a_bytecode_table_is_only_a_warning(tmp_path: Path) -> None:
+    from numerai_mcp.harness.catalogue import cached_pins_path
+
+    path = cached_pins_path(tmp_path, "3.14", "abc1234")
+    path.parent.mkdir(parents=True)
+    path.write_text("numpy==2.3.0\ncloudpickle==3.1.2\n")
+    runtime = load_catalogue(tmp_path).get("3.14")
+    report = scan_pickle(assemble(cloudpickle_function(PY312_IDENTITY)))
+    (finding,) = check_against_runtime(report, runtime)
+    assert finding.severity == "warn" and finding.code == "python_unverified"
+    assert "built with Python 3.11 or 3.12" in finding.message
 
 
 def test_crafted_loadtime_call_of_a_by_value_function() -> None:
