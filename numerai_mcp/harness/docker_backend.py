@@ -136,7 +136,7 @@ def _run_container(client: httpx.Client, ref: str, cmd: Sequence[str], binds: Se
     try:
         _raise_for(client.post(f"/containers/{container}/start"), "start the container")
         try:
-            waited = client.post(f"/containers/{container}/wait", timeout=limits.wall_s + 5)
+            waited = client.post(f"/containers/{container}/wait", timeout=limits.wall_s + min(5.0, limits.wall_s))
             status = int(waited.json().get("StatusCode", -1))
         except Exception:  # httpx timeout: the run exceeded the wall limit
             timed_out = True

@@ -156,15 +156,12 @@ def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: b
 def runner_checks(result: Mapping[str, Any], ctx: RunContext) -> tuple[list[Check], str | None]:
     """The runner's own checks, with a fix on the failing one."""
     kind = result.get("error_kind")
-    if kind == "memory":
-        # RLIMIT_AS gives a MemoryError where Numerai's container is OOM-killed: same verdict (pitfall 5).
-        pass
     checks: list[Check] = []
     for raw in result.get("checks", []):
         check = Check(name=raw["name"], status=raw["status"], message=raw["message"])
         if check.status == "fail" and check.name.startswith("numerai: "):
             message = check.message
-            if kind == "memory":
+            if kind == "memory":  # RLIMIT_AS gives a MemoryError where Numerai is OOM-killed (pitfall 5)
                 message = f"{message} -> it would exceed {ctx.memory_bytes / 1024**3:.0f} GB at Numerai"
             check = check.model_copy(update={"message": message,
                                              "fix": fix_for(kind, ctx, result.get("exception"))})

@@ -154,7 +154,7 @@ def _load_model(run, pd, model_path, python_label):
         _fail_numerai(run, "load pickle", "load_exception", "%s: %s" % (type(exc).__name__, exc), exc, True)
 
 
-def _read_live(pd, path, what):
+def _read_live(pd, path):
     logging.info("Using local %s for live data", path)
     logging.info("Loading live features %s", path)
     return pd.read_parquet(path)
@@ -289,8 +289,8 @@ def main(argv=None):
     run.stage("data")
 
     try:
-        live = _read_live(pd, args.dataset, "live data")
-        benchmarks = _read_live(pd, args.benchmarks, "benchmarks") if n_params > 1 else None
+        live = _read_live(pd, args.dataset)
+        benchmarks = _read_live(pd, args.benchmarks) if n_params > 1 else None
     except MemoryError as exc:
         _fail_numerai(run, "load data", "memory", "MemoryError while reading the live data: %s" % exc, exc, True)
     except Exception as exc:

@@ -307,8 +307,11 @@ def _summary(passed: bool, checks: list[Check], python: str, runtime_label: str,
         return (f"PASS: predict ran like Numerai would on Python {python} ({runtime_label}) with "
                 f"{data_source.split(';')[0]} in {timings.get('total', 0):.1f} s{extra}.")
     failed = next(c for c in checks if c.status == "fail")
+    message = " ".join(failed.message.split())
+    if len(message) > 300:
+        message = message[:299] + "…"
     fix = f" Fix: {fixes[0]}" if fixes else ""
-    return f"FAIL ({failed.name}): {failed.message}.{fix}".replace("..", ".")
+    return f"FAIL ({failed.name}): {message.rstrip('.')}.{fix}"
 
 
 def validate_pickle(path: Path, *, python_version: str | None = None, live_data: Path | None = None,
@@ -320,6 +323,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     from numerai_mcp.harness import livedata, verdict_store
     from numerai_mcp.harness.runtime import ensure_runtime
     from numerai_mcp.harness.sandbox import Limits
+    from numerai_mcp.redact import redact
 
     report_progress = progress or no_progress
     started = time.perf_counter()
@@ -356,6 +360,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     def finish(passed: bool, data_source: str, backend_used: str, *, result: dict[str, Any] | None = None,
                log_tail: list[str] | None = None) -> Verdict:
         clock.timings["total"] = round(time.perf_counter() - started, 4)
+        checks[:] = [c.model_copy(update={"message": redact(c.message)}) for c in checks]
         fixes = collect_fixes(checks)
         runtime_label = f"{target.image}:{target.tag}"
         verdict = Verdict(
