@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -44,9 +45,13 @@ def codex_config(box: Sandbox) -> Path:
     return box.home / ".codex" / "config.toml"
 
 
+def register_codex(box: Sandbox, *flags: str) -> subprocess.CompletedProcess[str]:
+    return box.run("--reuse", "--non-interactive", "--client", "codex", *flags)
+
+
 def test_codex_entry_is_added_beside_everything_else(box: Sandbox) -> None:
     config = write(codex_config(box), CODEX_ORIGINAL, 0o600)
-    result = box.run("--reuse", "--non-interactive", "--client", "codex")
+    result = register_codex(box)
     assert result.returncode == 0, result.stderr
     text = config.read_text()
     assert text.startswith(CODEX_ORIGINAL)
@@ -128,7 +133,7 @@ def test_a_stale_entry_is_updated_and_the_users_own_keys_kept(box: Sandbox) -> N
         'args = ["serve", "--sandbox"]\ntool_timeout_sec = 900\n'
     )
     config = write(codex_config(box), stale)
-    result = box.run("--reuse", "--non-interactive", "--client", "codex")
+    result = register_codex(box)
     assert result.returncode == 0, result.stderr
     text = config.read_text()
     assert tomllib.loads(text)["mcp_servers"]["numerai"] == {"command": str(box.command), "args": ["serve"], "tool_timeout_sec": 900}
@@ -156,10 +161,10 @@ def test_someone_elses_numerai_entry_needs_force(box: Sandbox) -> None:
         '[mcp_servers.numerai.env_http_headers]\nAuthorization = "NUMERAI_MCP_AUTH"\n'
     )
     config = write(codex_config(box), hosted)
-    refused = box.run("--reuse", "--non-interactive", "--client", "codex")
+    refused = register_codex(box)
     assert refused.returncode == 1 and config.read_text() == hosted
     assert "did not write (url = https://api-tournament.numer.ai/mcp/sse)" in refused.stderr and "--force" in refused.stderr
-    forced = box.run("--reuse", "--non-interactive", "--client", "codex", "--force")
+    forced = register_codex(box, "--force")
     assert forced.returncode == 0, forced.stderr
     assert tomllib.loads(config.read_text())["mcp_servers"]["numerai"] == {"command": str(box.command), "args": ["serve"]}
     assert config.read_text().startswith(CODEX_ORIGINAL)
