@@ -37,6 +37,7 @@ from numerai_mcp.progress import ProgressFn, no_progress
 RUNNER_PACKAGES: tuple[str, ...] = ("numpy", "pandas", "pyarrow", "cloudpickle")
 MANIFEST = "numerai-mcp-runtime.json"
 _UV_TIMEOUT_S = 1800.0
+RETIRED_GENERATION_TTL_S = 3600.0  # a replaced venv may still serve a running validation for a while
 
 
 class RuntimeProvisionError(RuntimeError):
@@ -187,9 +188,15 @@ def _swap_current(home: Path, gen: Path) -> None:
 
 
 def _prune(home: Path, keep: set[str]) -> None:
-    """Remove old generations and leftovers of crashed builds (we hold the lock)."""
+    """Remove leftovers of crashed builds (we hold the lock, so nobody else is building) and
+    generations retired long enough ago that no run can still be using them."""
+    now = time.time()
     for path in home.iterdir():
-        if re.fullmatch(r"gen-\d+(\.tmp)?", path.name) and path.name not in keep:
+        if path.name in keep:
+            continue
+        crashed = re.fullmatch(r"gen-\d+\.tmp", path.name)
+        retired = re.fullmatch(r"gen-\d+", path.name) and now - path.stat().st_mtime > RETIRED_GENERATION_TTL_S
+        if crashed or retired:
             shutil.rmtree(path, ignore_errors=True)
 
 
