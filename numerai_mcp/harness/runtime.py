@@ -139,6 +139,9 @@ def _locked(path: Path, progress: ProgressFn) -> Iterator[None]:
 def _uv_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(UV_PYTHON_DOWNLOADS="never", UV_PYTHON_PREFERENCE="only-system", UV_NO_PROGRESS="1")
+    # Trust the system's certificate store (as pip does): agent clients start servers with a minimal
+    # environment, without SSL_CERT_FILE, and uv's bundled roots fail behind a TLS-inspecting proxy.
+    env.setdefault("UV_SYSTEM_CERTS", "1")
     for name in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PYTHONPATH", "UV_PYTHON"):
         env.pop(name, None)
     return env
