@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from numerai_mcp.harness import scan_rules
 from numerai_mcp.harness.opcodes import bytecode_tables, intersect_versions, versions_for_code, versions_for_format
-from numerai_mcp.harness.scan_machine import Call, CodeObject, Global, Machine, Malformed, Replay
+from numerai_mcp.harness.scan_machine import Call, CodeObject, Global, Machine, Malformed, PDict, Replay
 
 if TYPE_CHECKING:
     from numerai_mcp.harness.catalogue import Runtime
@@ -140,8 +140,8 @@ def _subimports(out: Replay) -> list[str]:
     found = []
     for call in out.calls:
         func = call.func
-        if (isinstance(func, Global) and func.module.startswith("cloudpickle") and func.name == "subimport"
-                and isinstance(call.args, tuple) and len(call.args) == 1 and isinstance(call.args[0], str)):
+        if (_cloudpickle_call(call, "subimport") and isinstance(call.args, tuple) and len(call.args) == 1
+                and isinstance(call.args[0], str)):
             found.append(call.args[0])
     return _dedupe(found)
 
@@ -236,12 +236,66 @@ def _danger_findings(out: Replay) -> list[ScanFinding]:
                 "danger", "dynamic_call",
                 f"Loading this pickle calls the result of {_describe(func)}: code runs during unpickling, "
                 "which no legitimate model pickle does."))
+    findings += _class_method_findings(out)
     for target in _dedupe([(g.module, g.name) for g in out.builds_on_globals]):
         findings.append(ScanFinding(
             "danger", "global_mutation",
             f"Loading this pickle sets attributes on {target[0]}.{target[1]} (BUILD on an imported object), changing "
             "that library for everything that runs afterwards."))
     return _dedupe(findings)
+
+
+def _cloudpickle_call(call: Call, name: str) -> bool:
+    func = call.func
+    return isinstance(func, Global) and func.module.startswith("cloudpickle") and func.name == name
+
+
+def _pickled_classes(out: Replay) -> dict[int, tuple[str, set[str]]]:
+    """Classes cloudpickle rebuilds by value: id(skeleton call) -> (name, names in the class dict)."""
+    classes = {}
+    for call in out.calls:
+        if not (_cloudpickle_call(call, "_class_setstate") and isinstance(call.args, tuple) and len(call.args) == 2):
+            continue
+        cls, state = call.args
+        if isinstance(cls, Call) and isinstance(state, tuple) and state and isinstance(state[0], PDict):
+            name = cls.args[1] if isinstance(cls.args, tuple) and len(cls.args) > 1 else "?"
+            classes[id(cls)] = (str(name), {k for k, _ in state[0].items if isinstance(k, str)})
+    return classes
+
+
+def _instance_class(call: Call) -> Any:
+    """The class an instance-creating call instantiates (NEWOBJ, copyreg._reconstructor/__newobj__)."""
+    if call.kind == "newobj":
+        return call.func
+    func = call.func
+    if isinstance(func, Global) and func.module == "copyreg" and func.name in ("_reconstructor", "__newobj__") \
+            and isinstance(call.args, tuple) and call.args:
+        return call.args[0]
+    return None
+
+
+def _class_method_findings(out: Replay) -> list[ScanFinding]:
+    """Methods of a class defined inside the pickle that unpickling itself would run."""
+    classes = _pickled_classes(out)
+    findings = []
+    for call in out.calls:
+        cls = _instance_class(call)
+        if cls is None or id(cls) not in classes:
+            continue
+        name, methods = classes[id(cls)]
+        run = []
+        if "__new__" in methods and call.kind == "newobj":
+            run.append("__new__")
+        if "__setstate__" in methods and call.state is not None:
+            run.append("__setstate__")
+        if call.items:
+            run += sorted({"append", "extend", "__setitem__"} & methods)
+        if run:
+            findings.append(ScanFinding(
+                "danger", "load_time_method",
+                f"Loading this pickle runs {', '.join(f'{name}.{m}' for m in run)}, code defined inside the pickle: "
+                "it executes during unpickling, before anything could check it."))
+    return findings
 
 
 def _dynamic_attribute(call: Call) -> list[ScanFinding]:

@@ -362,6 +362,15 @@ def predict(live_features):
     a = model.predict(live_features) + pipe.predict(live_features) + live_features.to_numpy() @ weights
     return pd.DataFrame({"prediction": pd.Series(a, index=live_features.index).rank(pct=True)}) + series.mean() + float(tensor.sum())
 cloudpickle.dump(predict, open(out + "/rich.pkl", "wb"))
+class Sneaky:
+    def __init__(self):
+        self.weights = [1.0]  # a non-empty __dict__: without state, unpickling skips __setstate__
+    def __setstate__(self, state):
+        open("/tmp/never-written", "w").close()
+    def __call__(self, live_features):
+        return live_features
+for protocol in (1, 5):
+    cloudpickle.dump(Sneaky(), open(out + f"/sneaky{protocol}.pkl", "wb"), protocol=protocol)
 pickle.dump(np.arange(5.0), open(out + "/array.pkl", "wb"))
 pickle.dump(X, open(out + "/frame.pkl", "wb"))
 """
@@ -388,6 +397,16 @@ def test_rich_legitimate_pickle_has_no_false_alarm(dev_venv_pickles: Path, catal
     assert report.features[:4] == ["feature_0", "feature_1", "feature_2", "feature_3"]
     needed = required_distributions(report, catalogue.get("3.11"))
     assert {"cloudpickle", "lightgbm", "numpy", "pandas", "scikit-learn", "torch"} <= set(needed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", [1, 5])
+def test_setstate_of_a_class_defined_in_the_pickle(dev_venv_pickles: Path, protocol: int) -> None:
+    report = scan_pickle(dev_venv_pickles / f"sneaky{protocol}.pkl")
+    assert [f.code for f in report.dangerous] == ["load_time_method"]
+    assert "Sneaky.__setstate__" in report.dangerous[0].message
+    if protocol == 1:
+        assert ("copyreg", "_reconstructor") in report.globals
 
 
 @pytest.mark.slow

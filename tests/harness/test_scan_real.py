@@ -20,7 +20,7 @@ from tests.support.pickles_static import interpreter, make_real_pickles
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 ARG_COUNTS = {"one_arg": 1, "two_arg": 2, "closure": 1, "generator": 1, "array": 1, "three_arg": 3, "varargs": 2,
               "kwargs": 3, "agents_subimport": 1, "shells_out": 1, "enum": 1, "identity_lambda": 1,
-              "instance": None, "agents_by_reference": None, "loadtime_call": None}
+              "instance": None, "agents_by_reference": None, "loadtime_call": None, "setstate_class": None}
 # bodies rich enough that their bytecode differs between 3.11 and 3.12
 DISTINCTIVE = ("one_arg", "two_arg", "closure", "generator", "array", "agents_subimport", "shells_out", "enum")
 
@@ -66,11 +66,14 @@ def test_facts_of_every_real_pickle(made: dict[str, dict[str, Path]]) -> None:
         print(f"\nPython {python}: scanned {len(pickles)} pickles in {(time.perf_counter() - started) * 1000:.1f} ms")
 
 
-def test_only_the_load_time_call_is_dangerous(made: dict[str, dict[str, Path]]) -> None:
+def test_only_load_time_code_is_dangerous(made: dict[str, dict[str, Path]]) -> None:
+    expected = {"loadtime_call": ["dynamic_call"], "setstate_class": ["load_time_method"]}
     for python, pickles in made.items():
         for name, path in pickles.items():
-            dangerous = [f.code for f in scan_pickle(path).dangerous]
-            assert dangerous == (["dynamic_call"] if name == "loadtime_call" else []), (python, name)
+            dangerous = scan_pickle(path).dangerous
+            assert [f.code for f in dangerous] == expected.get(name, []), (python, name)
+            if name == "setstate_class":
+                assert "Sneaky.__setstate__" in dangerous[0].message
         warnings = [f.code for f in scan_pickle(pickles["shells_out"]).findings if f.severity == "warn"]
         assert warnings == ["suspicious_code"]
 

@@ -230,6 +230,15 @@ class Scorer:
     def __call__(self, live_features):
         return live_features + self.bias
 
+class Sneaky:
+    def __init__(self):
+        self.weights = [1.0]
+    def __setstate__(self, state):
+        open(os.path.join(sys.argv[1], "MARKER"), "w").write("pwned")
+        self.__dict__.update(state)
+    def __call__(self, live_features):
+        return live_features
+
 class LoadTimeCall:
     def __reduce__(self):
         def payload():
@@ -241,7 +250,7 @@ objects = {
     "array": predict_array, "three_arg": predict_three, "varargs": predict_varargs, "kwargs": predict_kwargs,
     "agents_subimport": predict_agents, "agents_by_reference": agents.models.score,
     "shells_out": predict_shells_out, "enum": predict_enum, "instance": Scorer(),
-    "identity_lambda": lambda x: x, "loadtime_call": LoadTimeCall(),
+    "identity_lambda": lambda x: x, "loadtime_call": LoadTimeCall(), "setstate_class": Sneaky(),
 }
 for name, obj in objects.items():
     with open(os.path.join(out, name + ".pkl"), "wb") as handle:
