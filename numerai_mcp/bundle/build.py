@@ -185,14 +185,15 @@ def _run_build_script(runtime: LocalRuntime, bundle: Path, output: Path, work: P
     temp_output = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     request = {
         "bundle": str(bundle), "output": str(temp_output), "result": str(work / "result.json"), "sources": sources,
-        "probe_dir": str(work) if probe_files else None,
+        "work_dir": str(work), "probe_dir": str(work) if probe_files else None,
     }
     (work / "request.json").write_text(json.dumps(request))
     try:
         try:
             done = subprocess.run(
                 [str(runtime.python), "-I", str(script), str(work / "request.json")], cwd=work,
-                env=_build_env(runtime, work), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
+                env=_build_env(runtime, work), capture_output=True, encoding="utf-8", errors="replace",
+                timeout=BUILD_TIMEOUT_S,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:

@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -22,7 +23,9 @@ import types
 FORMAT_MODULE = "numerai_bundle_format"
 TEMPLATE_MODULE = "numerai_predict_template"
 PROBE_ROWS = 257
+PROBE_SEED = 20240501
 NATIVE_TOLERANCE = 1e-9
+NATIVE_CHECK_TIMEOUT_S = 300.0
 
 
 def load_source(path, name):
@@ -63,37 +66,70 @@ def probe_frames(spec, rng, rows):
     return live, bench
 
 
-def choose_booster(fileformat, bundle, spec, template, live, bench, notes):
-    """A native LightGBM Booster when the bundle kept one and this runtime's LightGBM agrees
-    with the numpy trees on the probe; otherwise None (numpy trees), with the reason in notes."""
-    text = fileformat.native_model_string(bundle.manifest, bundle.arrays)
-    if text is None:
+def choose_booster(request, fileformat, bundle, spec, template, live, bench, notes):
+    """A native LightGBM Booster when the bundle kept one and this runtime's LightGBM loads it and
+    agrees with the numpy trees on the probe rows; otherwise None (numpy trees), reason in notes.
+
+    The first load happens in a child process: LightGBM segfaults on some model texts it cannot
+    parse (a truncated or foreign one), and that must cost the native option, not the build."""
+    import numpy as np
+
+    native = bundle.manifest["model"].get("native")
+    if native is None:
         return None
-    written_by = bundle.manifest["model"]["native"]["lightgbm_version"]
+    written_by = native["lightgbm_version"]
     try:
         import lightgbm
     except ImportError:
         notes.append("native LightGBM requested but this runtime has no lightgbm; using numpy trees.")
         return None
+    here = f"LightGBM {lightgbm.__version__}"
+    out = os.path.join(request["work_dir"], "native_raw.npy")
     try:
-        booster = lightgbm.Booster(model_str=text)
-    except Exception as exc:  # a model text from a newer LightGBM may not parse
-        notes.append(f"LightGBM {lightgbm.__version__} here cannot load the model written by LightGBM "
-                     f"{written_by} ({exc}); using numpy trees.")
+        child = subprocess.run([sys.executable, "-I", os.path.abspath(__file__), "--native-check", request["path"], out],
+                               capture_output=True, encoding="utf-8", errors="replace", timeout=NATIVE_CHECK_TIMEOUT_S,
+                               stdin=subprocess.DEVNULL)
+        failure = None if child.returncode == 0 else (
+            f"crashed (signal {-child.returncode})" if child.returncode < 0 else
+            f"failed: {(child.stderr.strip().splitlines() or ['exit %d' % child.returncode])[-1]}")
+    except subprocess.TimeoutExpired:
+        failure = f"took over {NATIVE_CHECK_TIMEOUT_S:.0f} s"
+    if failure is not None:
+        notes.append(f"{here} here cannot load the model written by LightGBM {written_by} (loading it {failure}); "
+                     "using numpy trees.")
         return None
-    raw_spec = dict(spec, transform="none")
-    numpy_raw = template.make_predict(raw_spec)(live, bench)["prediction"].to_numpy()
-    native_raw = template.make_predict(raw_spec, booster)(live, bench)["prediction"].to_numpy()
-    import numpy as np
-
+    numpy_raw = template.make_predict(dict(spec, transform="none"))(live, bench)["prediction"].to_numpy()
+    native_raw = np.load(out, allow_pickle=False)
     gap = float(np.max(np.abs(numpy_raw - native_raw))) if len(numpy_raw) else 0.0
     if not gap <= NATIVE_TOLERANCE:
-        notes.append(f"LightGBM {lightgbm.__version__} here disagrees with the exported trees by {gap:.3g} on the "
-                     "probe rows; using numpy trees.")
+        notes.append(f"{here} here disagrees with the exported trees by {gap:.3g} on the probe rows; using numpy trees.")
         return None
-    notes.append(f"native LightGBM {lightgbm.__version__} loads the model written by {written_by} and matches the "
-                 f"numpy trees (max gap {gap:.1e}).")
-    return booster
+    notes.append(f"native {here} loads the model written by LightGBM {written_by} and matches the numpy trees "
+                 f"(max gap {gap:.1e}).")
+    return lightgbm.Booster(model_str=fileformat.native_model_string(bundle.manifest, bundle.arrays))
+
+
+def native_check(request_path, out):
+    """Child process: load the native model and write its raw predictions on the probe rows."""
+    import lightgbm
+    import numpy as np
+
+    request, fileformat, template = load_request(request_path)
+    bundle = fileformat.read_bundle(request["bundle"])
+    spec = bundle.spec()
+    live, bench = probe_frames(spec, np.random.default_rng(PROBE_SEED), PROBE_ROWS)
+    booster = lightgbm.Booster(model_str=fileformat.native_model_string(bundle.manifest, bundle.arrays))
+    raw = template.make_predict(dict(spec, transform="none"), booster)(live, bench)["prediction"].to_numpy()
+    np.save(out, raw, allow_pickle=False)
+
+
+def load_request(path):
+    with open(path, encoding="utf-8") as handle:
+        request = json.load(handle)
+    request["path"] = path
+    fileformat = load_source(request["sources"]["fileformat"], FORMAT_MODULE)
+    template = load_source(request["sources"]["template"], TEMPLATE_MODULE)
+    return request, fileformat, template
 
 
 def check_output(spec, frame, live):
@@ -132,15 +168,14 @@ def write_probe_files(directory, spec, rng, rows=5800):
     return paths
 
 
-def build(request):
+def build(request_path):
     import cloudpickle
     import numpy as np
     import pandas as pd
 
     timings = {}
     mark = time.perf_counter()
-    fileformat = load_source(request["sources"]["fileformat"], FORMAT_MODULE)
-    template = load_source(request["sources"]["template"], TEMPLATE_MODULE)
+    request, fileformat, template = load_request(request_path)
     try:
         bundle = fileformat.read_bundle(request["bundle"])
     except fileformat.BundleError as exc:
@@ -149,12 +184,10 @@ def build(request):
     timings["load"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    rng = np.random.default_rng(20240501)
+    rng = np.random.default_rng(PROBE_SEED)
     live, bench = probe_frames(spec, rng, PROBE_ROWS)
     notes = []
-    booster = None
-    if request.get("engine", "auto") != "numpy":
-        booster = choose_booster(fileformat, bundle, spec, template, live, bench, notes)
+    booster = choose_booster(request, fileformat, bundle, spec, template, live, bench, notes)
     predict = template.make_predict(spec, booster)
     expected = predict(live, bench)
     in_unit_interval = check_output(spec, expected, live)
@@ -197,17 +230,20 @@ def build(request):
 
 
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--native-check":
+        native_check(argv[2], argv[3])
+        return 0
     if len(argv) != 2:
         print("usage: python -I build_script.py REQUEST.json", file=sys.stderr)
         return 2
     with open(argv[1], encoding="utf-8") as handle:
-        request = json.load(handle)
+        result_path = json.load(handle)["result"]
     try:
-        result = build(request)
+        result = build(argv[1])
     except Exception as exc:
         result = {"ok": False, "error": type(exc).__name__, "message": str(exc),
                   "traceback": traceback.format_exc(limit=8)}
-    with open(request["result"], "w", encoding="utf-8") as handle:
+    with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(result, handle, default=str)
     return 0
 
