@@ -104,8 +104,10 @@ def pin_changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[li
             continue
         if old is None or new is None:
             direction = "added" if old is None else "removed"
+        elif _version_key(new) != _version_key(old):
+            direction = "up" if _version_key(new) > _version_key(old) else "down"
         else:
-            direction = "up" if _version_key(new) > _version_key(old) else "down" if _version_key(new) < _version_key(old) else "changed"
+            direction = "changed"
         changes.append(PinChange(name, old, new, direction))
     return changes, others
 

@@ -215,6 +215,9 @@ def _capability(module: str) -> str:
     return "run arbitrary code"
 
 
+_ATTRIBUTE_FETCHERS = {("builtins", "getattr"), ("operator", "attrgetter"), ("operator", "methodcaller")}
+
+
 def _danger_findings(out: Replay) -> list[ScanFinding]:
     findings = []
     for module, name in _dedupe([(g.module, g.name) for g in out.globals]):
@@ -225,8 +228,7 @@ def _danger_findings(out: Replay) -> list[ScanFinding]:
                 "no reason to, and it would act with the loader's permissions the moment the file is unpickled."))
     for call in out.calls:
         func = call.func
-        if isinstance(func, Global) and (func.module, func.name) in {("builtins", "getattr"), ("operator", "attrgetter"),
-                                                                      ("operator", "methodcaller")}:
+        if isinstance(func, Global) and (func.module, func.name) in _ATTRIBUTE_FETCHERS:
             findings.extend(_dynamic_attribute(call))
         elif call.kind in ("reduce", "obj", "inst") and not isinstance(func, Global):
             if isinstance(func, Call) and isinstance(func.func, Global) and func.func.module.startswith("cloudpickle") \

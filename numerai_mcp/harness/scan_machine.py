@@ -328,8 +328,3 @@ class Machine:
             target.items.extend(pairs)
         elif isinstance(target, Call):
             target.items.extend(pairs)
-
-
-def replay(data: bytes) -> Replay:
-    """Replay `data`; raises ValueError (bad stream, from pickletools) or Malformed."""
-    return Machine().run(data)

@@ -99,7 +99,8 @@ NOT_FEATURE_NAMES = frozenset(
     "feature_penalty feature_names feature_name feature_name_ feature_infos feature_importances "
     "feature_importances_ feature_importance_type feature_names_in feature_names_in_ feature_names_out "
     "feature_types feature_weights feature_selector feature_idx feature_range feature_extraction "
-    "feature_selection feature_count feature_count_ feature_log_prob feature_log_prob_ feature_interaction_constraints".split()
+    "feature_selection feature_count feature_count_ feature_log_prob feature_log_prob_ "
+    "feature_interaction_constraints".split()
 )
 
 # cloudpickle's own helpers: a call of their result is how legitimate pickles rebuild things

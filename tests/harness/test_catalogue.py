@@ -93,7 +93,8 @@ def test_requirements_text_round_trips_as_a_constraints_file(tmp_path: Path) -> 
 
 
 def test_parse_requirements_accepts_comments_blank_lines_and_trailing_spaces() -> None:
-    pins = parse_requirements("# pinned\n\nNumPy==2.1.3   \nscikit_learn==1.6.1 # sklearn\npython-dateutil==2.9.0.post0\n")
+    text = "# pinned\n\nNumPy==2.1.3   \nscikit_learn==1.6.1 # sklearn\npython-dateutil==2.9.0.post0\n"
+    pins = parse_requirements(text)
     assert pins == {"numpy": "2.1.3", "scikit-learn": "1.6.1", "python-dateutil": "2.9.0.post0"}
 
 
@@ -312,8 +313,8 @@ def test_shipped_stdlib_table_matches_the_interpreter(python: str) -> None:
     interpreters = sorted(PYENV.glob(f"{python}.*/bin/python{python}"))
     if not interpreters:
         pytest.skip(f"no pyenv Python {python} here to compare against")
-    out = subprocess.run([str(interpreters[-1]), "-I", "-c", "import sys, json; print(json.dumps(sorted(sys.stdlib_module_names)))"],
-                         capture_output=True, text=True, check=True)
+    code = "import sys, json; print(json.dumps(sorted(sys.stdlib_module_names)))"
+    out = subprocess.run([str(interpreters[-1]), "-I", "-c", code], capture_output=True, text=True, check=True)
     shipped = json.loads((Path(cat.__file__).parent / "data" / "stdlib_modules.json").read_text())[python]
     assert shipped == json.loads(out.stdout)
 

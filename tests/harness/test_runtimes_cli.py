@@ -18,12 +18,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from numerai_mcp.harness.catalogue import LIVE_DEFAULT_SOURCE, SUPPORTED_PYTHONS, load_catalogue
 from numerai_mcp.harness.runtimes_cli import main, pin_changes
+
+if TYPE_CHECKING:
+    from numerai_mcp.emulator.control import EmulatorHandle
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "numerai_mcp" / "harness" / "data" / "pins"
@@ -65,7 +69,8 @@ def pins_server(tmp_path: Path) -> Iterator[PinsServer]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield PinsServer(root, f"http://127.0.0.1:{server.server_address[1]}", server.paths)  # type: ignore[attr-defined]
+        paths: list[str] = server.paths  # type: ignore[attr-defined]
+        yield PinsServer(root, f"http://127.0.0.1:{server.server_address[1]}", paths)
     finally:
         server.shutdown()
         server.server_close()
@@ -191,20 +196,21 @@ def test_base_url_from_the_environment(pins_server: PinsServer, tmp_path: Path, 
 # ------------------------------------------------------------------ live tags from the API
 
 
-def emulator_env(emulator, cache: Path, pins_url: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def emulator_env(emulator: EmulatorHandle, cache: Path, pins_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMERAI")}
     return {**env, "NUMERAI_API_URL": emulator.url, "NUMERAI_MCP_AUTH": emulator.auth,
             "NUMERAI_MCP_CACHE_DIR": str(cache), "NUMERAI_MCP_PINS_BASE_URL": pins_url,
             "NUMERAI_MCP_CREDENTIALS_FILE": str(cache / "none")}
 
 
-def live_images(emulator) -> list[dict]:  # type: ignore[no-untyped-def]
+def live_images(emulator: EmulatorHandle) -> list[dict]:
     response = httpx.post(emulator.url, json={"query": "{ computePickleDockerImages { name image tag default } }"},
                           headers={"Authorization": emulator.auth}, timeout=10)
     return response.json()["data"]["computePickleDockerImages"]
 
 
-def test_update_with_live_tags_from_the_emulator(emulator, pins_server: PinsServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_update_with_live_tags_from_the_emulator(emulator: EmulatorHandle, pins_server: PinsServer,
+                                                 tmp_path: Path) -> None:
     images = live_images(emulator)
     default = next(i for i in images if i["default"])
     tags = {i["tag"] for i in images}
@@ -231,7 +237,7 @@ def test_update_with_live_tags_from_the_emulator(emulator, pins_server: PinsServ
     assert all(r.image_id for r in offline.runtimes.values())
 
 
-def test_list_live_from_the_emulator(emulator, pins_server: PinsServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_list_live_from_the_emulator(emulator: EmulatorHandle, pins_server: PinsServer, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "numerai_mcp", "runtimes", "list", "--live", "--json"],
                           capture_output=True, text=True, timeout=60, cwd=REPO,
                           env=emulator_env(emulator, tmp_path, pins_server.url))
@@ -244,7 +250,8 @@ def test_list_live_from_the_emulator(emulator, pins_server: PinsServer, tmp_path
 
 
 def test_unreachable_api_is_a_clear_failure(closed_port: int, tmp_path: Path, quiet_env: None,
-                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("NUMERAI_API_URL", f"http://127.0.0.1:{closed_port}")
     monkeypatch.setenv("NUMERAI_MCP_AUTH", f"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567${SECRET}")
     code = main(["--cache-dir", str(tmp_path), "update", "--base-url", "http://127.0.0.1:9"])

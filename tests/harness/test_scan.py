@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from numerai_mcp.harness.catalogue import load_catalogue
+from numerai_mcp.harness.catalogue import Catalogue, load_catalogue
 from numerai_mcp.harness.scan import ScanReport, check_against_runtime, required_distributions, scan_pickle
 from tests.support.pickles_static import (
     Reduce,
     assemble,
     cloudpickle_function,
-    code_object,
     crafted,
     op,
     stack_global,
@@ -33,7 +32,7 @@ PY312_IDENTITY = bytes([151, 0, 124, 0, 83, 0])
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
     return load_catalogue(tmp_path_factory.mktemp("empty-cache"))
 
 
@@ -73,7 +72,7 @@ def test_fixture_facts(fixture_pickle: Path) -> None:
     assert len(report.sha256) == 64 and report.size == fixture_pickle.stat().st_size
 
 
-def test_fixture_against_each_runtime(fixture_pickle: Path, catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_fixture_against_each_runtime(fixture_pickle: Path, catalogue: Catalogue) -> None:
     report = scan_pickle(fixture_pickle)
     assert check_against_runtime(report, catalogue.get("3.12")) == []
     for python in ("3.11", "3.13"):
@@ -280,7 +279,8 @@ def test_crafted_function_facts() -> None:
 @pytest.mark.parametrize(("argcount", "kwonly", "flags", "expected"),
                          [(1, 0, 3, 1), (2, 0, 3, 2), (3, 0, 3, 3), (1, 0, 3 | 0x04, 2), (1, 1, 3 | 0x08, 3),
                           (0, 0, 3 | 0x04 | 0x08, 2)])
-def test_parameter_count_like_inspect_signature(catalogue, argcount, kwonly, flags, expected) -> None:  # type: ignore[no-untyped-def]
+def test_parameter_count_like_inspect_signature(catalogue: Catalogue, argcount: int, kwonly: int, flags: int,
+                                                expected: int) -> None:
     report = scan_pickle(assemble(cloudpickle_function(PY312_IDENTITY, argcount=argcount, kwonly=kwonly, flags=flags)))
     assert report.function_arg_count == expected
     bad = [f for f in check_against_runtime(report, catalogue.get("3.12")) if f.code == "bad_signature"]
@@ -289,7 +289,7 @@ def test_parameter_count_like_inspect_signature(catalogue, argcount, kwonly, fla
         assert "must have 1 or 2 arguments" in bad[0].message and f"takes {expected} parameters" in bad[0].message
 
 
-def test_unknown_bytecode_is_flagged(catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_bytecode_is_flagged(catalogue: Catalogue) -> None:
     report = scan_pickle(assemble(cloudpickle_function(bytes([151, 0, 0xFE, 7]))))
     assert report.python_versions == [] and report.code_format == "py>=3.11"
     assert "python_unknown" in codes(report)
@@ -324,7 +324,7 @@ def test_suspicious_names_in_the_body_are_a_warning_only() -> None:
     assert warning.severity == "warn" and "system" in warning.message
 
 
-def test_module_not_in_the_image_by_reference(catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_module_not_in_the_image_by_reference(catalogue: Catalogue) -> None:
     report = scan_pickle(assemble(stack_global("agents.tools", "predict")))
     assert report.modules == ["agents.tools"]
     assert "function_by_reference" in codes(report)
@@ -335,7 +335,7 @@ def test_module_not_in_the_image_by_reference(catalogue) -> None:  # type: ignor
     assert required_distributions(report, catalogue.get("3.12")) == []
 
 
-def test_stdlib_module_removed_in_the_target_is_missing(catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_stdlib_module_removed_in_the_target_is_missing(catalogue: Catalogue) -> None:
     report = scan_pickle(assemble(stack_global("distutils.version", "LooseVersion")))
     assert check_against_runtime(report, catalogue.get("3.11")) == []
     assert [f.code for f in check_against_runtime(report, catalogue.get("3.12"))] == ["missing_module"]
@@ -360,7 +360,8 @@ series = pd.Series(y, index=X.index)
 tensor = torch.ones(3)
 def predict(live_features):
     a = model.predict(live_features) + pipe.predict(live_features) + live_features.to_numpy() @ weights
-    return pd.DataFrame({"prediction": pd.Series(a, index=live_features.index).rank(pct=True)}) + series.mean() + float(tensor.sum())
+    ranked = pd.Series(a, index=live_features.index).rank(pct=True)
+    return pd.DataFrame({"prediction": ranked}) + series.mean() + float(tensor.sum())
 cloudpickle.dump(predict, open(out + "/rich.pkl", "wb"))
 class Sneaky:
     def __init__(self):
@@ -389,7 +390,7 @@ def dev_venv_pickles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_rich_legitimate_pickle_has_no_false_alarm(dev_venv_pickles: Path, catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_rich_legitimate_pickle_has_no_false_alarm(dev_venv_pickles: Path, catalogue: Catalogue) -> None:
     report = scan_pickle(dev_venv_pickles / "rich.pkl")
     assert report.readable and report.dangerous == [] and report.errors == []
     assert report.python_versions == [f"{sys.version_info.major}.{sys.version_info.minor}"]
@@ -410,7 +411,7 @@ def test_setstate_of_a_class_defined_in_the_pickle(dev_venv_pickles: Path, proto
 
 
 @pytest.mark.slow
-def test_numpy2_array_on_a_numpy1_image(dev_venv_pickles: Path, catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_numpy2_array_on_a_numpy1_image(dev_venv_pickles: Path, catalogue: Catalogue) -> None:
     report = scan_pickle(dev_venv_pickles / "array.pkl")
     assert report.numpy_major == 2 and report.python_versions == [] and report.function_arg_count is None
     assert any(m.startswith("numpy._core") for m in report.modules)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from numerai_mcp.harness.catalogue import load_catalogue
+from numerai_mcp.harness.catalogue import Catalogue, load_catalogue
 from numerai_mcp.harness.scan import check_against_runtime, required_distributions, scan_pickle
 from tests.support.pickles_static import interpreter, make_real_pickles
 
@@ -25,15 +25,16 @@ ARG_COUNTS = {"one_arg": 1, "two_arg": 2, "closure": 1, "generator": 1, "array":
 DISTINCTIVE = ("one_arg", "two_arg", "closure", "generator", "array", "agents_subimport", "shells_out", "enum")
 
 pytestmark = pytest.mark.slow
+Made = dict[str, dict[str, Path]]  # python -> pickle name -> path
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
     return load_catalogue(tmp_path_factory.mktemp("empty-cache"))
 
 
 @pytest.fixture(scope="module")
-def made(test_cache_dir: Path) -> dict[str, dict[str, Path]]:
+def made(test_cache_dir: Path) -> Made:
     pickles = {}
     for python in PYTHONS:
         if interpreter(python) is not None:
@@ -43,7 +44,7 @@ def made(test_cache_dir: Path) -> dict[str, dict[str, Path]]:
     return pickles
 
 
-def test_facts_of_every_real_pickle(made: dict[str, dict[str, Path]]) -> None:
+def test_facts_of_every_real_pickle(made: Made) -> None:
     for python, pickles in made.items():
         assert set(pickles) == set(ARG_COUNTS)
         started = time.perf_counter()
@@ -66,7 +67,7 @@ def test_facts_of_every_real_pickle(made: dict[str, dict[str, Path]]) -> None:
         print(f"\nPython {python}: scanned {len(pickles)} pickles in {(time.perf_counter() - started) * 1000:.1f} ms")
 
 
-def test_only_load_time_code_is_dangerous(made: dict[str, dict[str, Path]]) -> None:
+def test_only_load_time_code_is_dangerous(made: Made) -> None:
     expected = {"loadtime_call": ["dynamic_call"], "setstate_class": ["load_time_method"]}
     for python, pickles in made.items():
         for name, path in pickles.items():
@@ -78,7 +79,7 @@ def test_only_load_time_code_is_dangerous(made: dict[str, dict[str, Path]]) -> N
         assert warnings == ["suspicious_code"]
 
 
-def test_numpy_major_of_a_closed_over_array(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_numpy_major_of_a_closed_over_array(made: Made, catalogue: Catalogue) -> None:
     for python, pickles in made.items():
         report = scan_pickle(pickles["array"])
         assert report.numpy_major == (1 if python == "3.10" else 2)
@@ -89,7 +90,7 @@ def test_numpy_major_of_a_closed_over_array(made: dict[str, dict[str, Path]], ca
             assert codes == ["python_mismatch", "numpy2_array", "cloudpickle_mismatch"]
 
 
-def test_cross_version_matrix_matches_measured_failures(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_cross_version_matrix_matches_measured_failures(made: Made, catalogue: Catalogue) -> None:
     """Each made-on -> target pair gives the failure pickle-runtime.md §1 measured."""
     for built, pickles in made.items():
         report = scan_pickle(pickles["one_arg"])
@@ -114,7 +115,7 @@ def test_cross_version_matrix_matches_measured_failures(made: dict[str, dict[str
                 assert f"register it with numerai_predict_py_{built.replace('.', '_')}" in message
 
 
-def test_repo_local_module_is_caught_both_ways(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_repo_local_module_is_caught_both_ways(made: Made, catalogue: Catalogue) -> None:
     for python, pickles in made.items():
         for name in ("agents_subimport", "agents_by_reference"):
             report = scan_pickle(pickles[name])
@@ -123,7 +124,7 @@ def test_repo_local_module_is_caught_both_ways(made: dict[str, dict[str, Path]],
             assert "No module named 'agents'" in missing[0].message
 
 
-def test_bad_signatures_are_flagged_on_every_runtime(made: dict[str, dict[str, Path]], catalogue) -> None:  # type: ignore[no-untyped-def]
+def test_bad_signatures_are_flagged_on_every_runtime(made: Made, catalogue: Catalogue) -> None:
     for python, pickles in made.items():
         for name, count in ARG_COUNTS.items():
             codes = [f.code for f in check_against_runtime(scan_pickle(pickles[name]), catalogue.get(python))]

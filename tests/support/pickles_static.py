@@ -13,15 +13,12 @@ from a notebook.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pickle
 import shutil
 import struct
 import subprocess
-import sys
 import textwrap
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -288,11 +285,3 @@ def _script_digest() -> str:
     import hashlib
 
     return hashlib.sha256((REAL_PICKLES_SCRIPT + AGENTS_MODELS).encode()).hexdigest()[:12]
-
-
-def run_in_dev_venv(script: str, out: Path, runner: Callable[..., Any] = subprocess.run) -> None:
-    """Run a pickle-making script with this test process's Python (numpy 2, pandas 3, sklearn, lightgbm)."""
-    done = runner([sys.executable, "-c", textwrap.dedent(script), str(out)], capture_output=True, text=True,
-                  timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
