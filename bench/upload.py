@@ -29,19 +29,23 @@ from mcp.client.stdio import stdio_client
 from numerai_mcp.emulator.control import start_emulator
 
 BASELINE = r"""
-import sys, time, httpx
+# What numerapi does (requests -> urllib3 -> http.client): the whole file in memory, one PUT.
+import sys, time, http.client, urllib.parse
 def rss(kind):
     for line in open("/proc/self/status"):
         if line.startswith(kind):
             return int(line.split()[1]) * 1024
 url, path = sys.argv[1], sys.argv[2]
+parts = urllib.parse.urlsplit(url)
 before = rss("VmRSS:")
 start = time.monotonic()
 with open(path, "rb") as f:
-    data = f.read()                          # numerapi: whole file in memory
-response = httpx.put(url, content=data, timeout=600)
+    data = f.read()
+conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+conn.request("PUT", parts.path + ("?" + parts.query if parts.query else ""), body=data)
+status = conn.getresponse().status
 elapsed = time.monotonic() - start
-print(response.status_code, elapsed, rss("VmHWM:") - before)
+print(status, elapsed, rss("VmHWM:") - before)
 """
 
 
@@ -96,7 +100,7 @@ async def run(size_mib: int) -> dict[str, float]:
                 rss_before = status_bytes(pid, "VmRSS:")
                 started = time.monotonic()
                 result = await client.call_tool("upload_model", {"operation": "put_file", "presignedUrl": url,
-                                                                 "localPath": str(blob)})
+                                                                 "localPath": str(blob), "skipValidation": True})
                 ours_s = time.monotonic() - started
                 assert not result.is_error, result.content
                 ours_growth = status_bytes(pid, "VmHWM:") - rss_before

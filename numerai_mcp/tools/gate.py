@@ -35,10 +35,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The scan reads the whole file; past this size (only reachable with skipValidation) the server keeps
+# its memory flat instead and the runtime image falls back to dockerImage or the default.
+SCAN_LIMIT_BYTES = 256 * 1024**2
+
+
 def scanned_python(path: Path) -> str | None:
     """The producing Python from the bytecode, when the scan is unambiguous and Numerai has a runtime for it."""
     from numerai_mcp.harness.catalogue import SUPPORTED_PYTHONS
     from numerai_mcp.harness.scan import scan_pickle
+
+    if path.stat().st_size > SCAN_LIMIT_BYTES:
+        return None
 
     versions = scan_pickle(path).python_versions
     return versions[0] if len(versions) == 1 and versions[0] in SUPPORTED_PYTHONS else None
