@@ -77,11 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     import_ms, process_ms = fresh_process_ms(FIXTURE)
     results["fixture in a fresh process: import+scan ms"] = import_ms
     results["fixture in a fresh process: whole process ms"] = process_ms
-    for folder in sorted(REAL.glob("py3.*-*")):
+    newest: dict[str, Path] = {}
+    for folder in sorted(REAL.glob("py3.*-*"), key=lambda f: f.stat().st_mtime):
+        if folder.is_dir():
+            newest[folder.name.split("-")[0]] = folder
+    for version, folder in sorted(newest.items()):
         pickles = sorted(folder.glob("*.pkl"))
         if pickles:
             per = [median_ms(p, args.repeat) for p in pickles]
-            results[f"{folder.name.split('-')[0]} real pickles ({len(pickles)}) max ms"] = max(per)
+            results[f"{version} real pickles ({len(pickles)}) max ms"] = max(per)
     for name, data in stress_cases().items():
         results[f"{name} ({len(data) / 1e6:.1f} MB) ms"] = median_ms(data, max(1, args.repeat // 10))
     verdict = "meets" if results["fixture warm ms"] < GOAL_MS else "MISSES"

@@ -151,7 +151,7 @@ def scan_venv(python: str, cache_dir: Path) -> Path:
     packages = [f"cloudpickle=={runtime.pin('cloudpickle')}", f"numpy=={runtime.pin('numpy')}"]
     root = cache_dir / "scan-venvs" / f"py{python}-{'-'.join(p.replace('==', '') for p in packages)}"
     exe = root / "bin" / "python"
-    with _locked(root.with_suffix(".lock")):
+    with _locked(root.parent / f"{root.name}.lock"):
         if exe.exists():
             return exe
         aside = root.with_name(root.name + f".building-{os.getpid()}")
@@ -265,7 +265,7 @@ def make_real_pickles(python: str, cache_dir: Path) -> dict[str, Path]:
     """Pickles of REAL_PICKLES_SCRIPT's objects written by that Python (cached per version)."""
     exe = scan_venv(python, cache_dir)
     out = cache_dir / "scan-pickles" / f"py{python}-{_script_digest()}"
-    with _locked(out.with_suffix(".lock")):
+    with _locked(out.parent / f"{out.name}.lock"):
         if not (out / "done").exists():
             shutil.rmtree(out, ignore_errors=True)
             (out / "src" / "agents").mkdir(parents=True)
@@ -278,6 +278,9 @@ def make_real_pickles(python: str, cache_dir: Path) -> dict[str, Path]:
             if done.returncode != 0:
                 raise RuntimeError(f"making pickles with Python {python} failed:\n{done.stderr[-2000:]}")
             (out / "done").write_text(done.stdout)
+            for stale in out.parent.glob(f"py{python}-*"):  # pickles of an older script version
+                if stale.is_dir() and stale != out:
+                    shutil.rmtree(stale, ignore_errors=True)
     return {p.stem: p for p in out.glob("*.pkl")}
 
 
