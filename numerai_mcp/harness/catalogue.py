@@ -306,8 +306,12 @@ def _live_rows_by_python(rows: Iterable[Mapping[str, Any]], notes: list[str]) ->
 def _choose_pins(
     python: str, live_tag: str | None, cached: list[_CachedList], notes: list[str]
 ) -> tuple[Mapping[str, str], str, str] | None:
-    """(pins, pins_tag, pins_source): the live tag's cached list, else the newest cached, else shipped."""
+    """(pins, pins_tag, pins_source): the live tag's list (cached or shipped), else the newest cached,
+    else shipped."""
+    shipped_tag = shipped_source()["commit"]
     ordered = sorted(cached, key=lambda c: (c.tag != live_tag, -c.mtime))
+    if live_tag == shipped_tag and python in SUPPORTED_PYTHONS:
+        ordered = [c for c in ordered if c.tag == live_tag]  # the shipped list is that very commit
     for item in ordered:
         try:
             pins = parse_requirements(item.path.read_text(encoding="utf-8"), source=str(item.path))
@@ -316,8 +320,7 @@ def _choose_pins(
             continue
         return MappingProxyType(pins), item.tag, f"cached numerai-predict@{item.tag} ({_mtime_date(item.path)})"
     if python in SUPPORTED_PYTHONS:
-        tag = shipped_source()["commit"]
-        return shipped_pins(python), tag, f"shipped numerai-predict@{tag}"
+        return shipped_pins(python), shipped_tag, f"shipped numerai-predict@{shipped_tag}"
     return None
 
 

@@ -221,6 +221,13 @@ def test_cached_list_of_the_live_tag_wins_over_newer_ones(tmp_path: Path) -> Non
     assert (runtime.pin("numpy"), runtime.pins_source) == ("2.1.3", "cached numerai-predict@a78dedd (2023-11-14)")
 
 
+def test_shipped_list_serves_a_live_tag_equal_to_its_commit(tmp_path: Path) -> None:
+    write_cached(tmp_path, "3.12", "other00", "numpy==9.9.9\n")
+    assert load_catalogue(tmp_path).get("3.12").pin("numpy") == "9.9.9"
+    runtime = load_catalogue(tmp_path, live_images=live_rows(tag="19d1769")).get("3.12")
+    assert (runtime.pin("numpy"), runtime.pins_source) == ("2.1.3", "shipped numerai-predict@19d1769")
+
+
 def test_corrupt_cached_list_is_ignored_with_a_note(tmp_path: Path) -> None:
     bad = write_cached(tmp_path, "3.12", "a78dedd", "<html>rate limited</html>\n")
     catalogue = load_catalogue(tmp_path)
