@@ -8,6 +8,8 @@ parameter count, the library majors, and the failure each other image would show
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,6 +26,7 @@ ARG_COUNTS = {"one_arg": 1, "two_arg": 2, "closure": 1, "generator": 1, "array":
 # bodies rich enough that their bytecode differs between 3.11 and 3.12
 DISTINCTIVE = ("one_arg", "two_arg", "closure", "generator", "array", "agents_subimport", "shells_out", "enum")
 
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 Made = dict[str, dict[str, Path]]  # python -> pickle name -> path
 
@@ -129,3 +132,29 @@ def test_bad_signatures_are_flagged_on_every_runtime(made: Made, catalogue: Cata
         for name, count in ARG_COUNTS.items():
             codes = [f.code for f in check_against_runtime(scan_pickle(pickles[name]), catalogue.get(python))]
             assert ("bad_signature" in codes) == (count not in (None, 1, 2)), (python, name, codes)
+
+
+HOST_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+from numerai_mcp.harness.scan import scan_pickle
+print(json.dumps({p: scan_pickle(Path(p)).to_dict() for p in sys.argv[1:]}))
+"""
+
+
+@pytest.mark.parametrize("host", ["3.12", "3.13"])
+def test_scan_does_not_depend_on_the_host_python(made: Made, fixture_pickle: Path, host: str) -> None:
+    """The server may run on any Python 3.11+: the scan must read every pickle the same way."""
+    exe = interpreter(host)
+    if exe is None:
+        pytest.skip(f"no pyenv Python {host}")
+    paths = [str(fixture_pickle)] + [str(p) for pickles in made.values() for p in pickles.values()]
+    done = subprocess.run([str(exe), "-I", "-c", f"import sys; sys.path.insert(0, {str(REPO)!r})\n" + HOST_SCRIPT,
+                           *paths], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = json.loads(done.stdout)
+    for path in paths:
+        ours = json.loads(json.dumps(scan_pickle(Path(path)).to_dict()))
+        for volatile in ("seconds",):
+            ours.pop(volatile), theirs[path].pop(volatile)
+        assert theirs[path] == ours, path
