@@ -35,7 +35,7 @@ Options:
                      Default: every client found on this machine.
   --sandbox          Wire the clients to the embedded local Numerai emulator
                      (`numerai-mcp serve --sandbox`): no account, no key, no network.
-  --non-interactive  Never prompt. The key is read from NUMERAI_MCP_AUTH (or
+  --non-interactive  Never prompt (also -y). The key is read from NUMERAI_MCP_AUTH (or
                      NUMERAI_PUBLIC_ID + NUMERAI_SECRET_KEY) and stored in the credentials file.
   --key-in-env       Keep the key in your environment only: no credentials file is written
                      (Codex is told to pass the variables through; GUI clients may not see them).
@@ -408,6 +408,7 @@ decide_credentials() {
     return 0
   fi
   if stored_key; then info "Numerai key: using the one stored in $CRED_FILE."; return 0; fi
+  if [ -f "$CRED_FILE" ]; then warn "$CRED_FILE does not hold a PUBLIC_ID\$SECRET_KEY line; a key given now replaces it."; fi
   [ "$KEY_IN_ENV" = 0 ] || fail "--key-in-env, but NUMERAI_MCP_AUTH (or NUMERAI_PUBLIC_ID + NUMERAI_SECRET_KEY) is not set."
   if can_prompt && prompt_for_key; then
     [ "$EMBED_KEY" = 1 ] || STORE_KEY=1
@@ -462,8 +463,7 @@ client_present() {
     codex) command -v codex >/dev/null 2>&1 || [ -d "${CODEX_HOME:-$HOME/.codex}" ] ;;
     claude) command -v claude >/dev/null 2>&1 || [ -f "$CLAUDE_JSON" ] || [ -d "$HOME/.claude" ] ;;
     cursor) command -v cursor >/dev/null 2>&1 || [ -d "$HOME/.cursor" ] ;;
-    # There is no official Linux build: only look there when its config directory exists.
-    desktop) [ "$OS_KIND" != linux ] || [ -d "$(dirname "$DESKTOP_JSON")" ] ;;
+    desktop) [ -d "$(dirname "$DESKTOP_JSON")" ] ;;
   esac
 }
 
@@ -476,8 +476,10 @@ select_clients() {
       if [ "$UNINSTALL" = 1 ] || client_present "$name"; then TARGETS="${TARGETS:+$TARGETS }$name"; fi
     done
     if [ "$CLIENTS" = all ] && [ "$UNINSTALL" = 0 ]; then
-      # "all" also means the clients not installed yet, except Claude Desktop on Linux.
-      for name in codex claude cursor; do
+      # "all" also means the clients not set up yet, but Claude Desktop has no Linux build.
+      local everyone="codex claude cursor desktop"
+      if [ "$OS_KIND" = linux ]; then everyone="codex claude cursor"; fi
+      for name in $everyone; do
         case " $TARGETS " in *" $name "*) ;; *) TARGETS="$TARGETS $name" ;; esac
       done
       TARGETS=${TARGETS# }

@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.install.runner import Sandbox, base_python, helper_source, link_tool
+from tests.install.runner import Sandbox, base_python, helper_source, link_tool, stop_leftovers
 
 
 @pytest.fixture(scope="session")
@@ -43,19 +44,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory, tools_dir: Path, uv_cach
 
 
 @pytest.fixture
-def box(tmp_path: Path, installed: Sandbox) -> Sandbox:
+def box(tmp_path: Path, installed: Sandbox) -> Iterator[Sandbox]:
     """An empty HOME registering against the session's install (run it with --reuse)."""
     home = tmp_path / "home"
     home.mkdir()
-    return Sandbox(home, installed.install_home, installed.tools, installed.uv_cache)
+    yield Sandbox(home, installed.install_home, installed.tools, installed.uv_cache)
+    stop_leftovers(home)
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, tools_dir: Path, uv_cache: Path) -> Sandbox:
+def fresh(tmp_path: Path, tools_dir: Path, uv_cache: Path) -> Iterator[Sandbox]:
     """An empty HOME and an empty install root of its own (for installs and uninstalls)."""
     home = tmp_path / "home"
     home.mkdir()
-    return Sandbox(home, tmp_path / "install-root", tools_dir, uv_cache)
+    yield Sandbox(home, tmp_path / "install-root", tools_dir, uv_cache)
+    stop_leftovers(tmp_path)
 
 
 @pytest.fixture(scope="session")

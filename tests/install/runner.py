@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,3 +241,34 @@ class Terminal:
     @property
     def text(self) -> str:
         return self.screen.decode(errors="replace")
+
+
+def stop_leftovers(marker: Path) -> list[str]:
+    """Stop processes a test left behind, found by its unique temp path in their argv.
+
+    A real client may kill the server it started without letting the server stop its own
+    children (the `--sandbox` emulator), so such a child can outlive the test.
+    """
+    import signal
+
+    needle = str(marker).encode()
+    found: dict[int, str] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                    argv = fh.read()
+            except OSError:
+                continue
+            if needle in argv:
+                found[int(entry.name)] = argv.replace(b"\0", b" ").decode(errors="replace")
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in found):
+        time.sleep(0.05)
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return list(found.values())

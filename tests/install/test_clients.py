@@ -189,3 +189,12 @@ def test_symlinked_config_stays_a_symlink(box: Sandbox, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (box.home / ".cursor" / "mcp.json").is_symlink()
     assert set(json.loads(real.read_text())["mcpServers"]) == {"filesystem", "numerai"}
+
+
+def test_desktop_is_found_when_its_config_folder_exists(box: Sandbox) -> None:
+    (box.home / ".config" / "Claude").mkdir(parents=True)
+    result = box.run("--reuse", "--non-interactive")
+    assert result.returncode == 0, result.stderr
+    desktop = box.home / ".config" / "Claude" / "claude_desktop_config.json"
+    assert json.loads(desktop.read_text()) == {"mcpServers": {"numerai": {"command": str(box.command), "args": ["serve"]}}}
+    assert "Restart your agent client (Claude Desktop)" in result.stdout

@@ -202,3 +202,13 @@ def test_non_interactive_never_prompts_even_on_a_terminal(box: Sandbox) -> None:
     term = terminal(box, "--reuse", "--client", "codex", "--non-interactive")
     assert term.finish(timeout=60) == 0, term.text
     assert "Paste the key" not in term.text and "no Numerai key set" in term.text
+
+
+def test_a_broken_credentials_file_is_reported_and_replaced(box: Sandbox) -> None:
+    cred_file(box).parent.mkdir(parents=True)
+    cred_file(box).write_text("not a key\n")
+    result = box.run("--reuse", "--non-interactive", "--client", "codex")
+    assert result.returncode == 0 and "does not hold a PUBLIC_ID$SECRET_KEY line" in result.stderr
+    key, _ = new_key()
+    fixed = box.run("--reuse", "--non-interactive", "--client", "codex", env={"NUMERAI_MCP_AUTH": key})
+    assert fixed.returncode == 0 and cred_file(box).read_text() == key + "\n"

@@ -195,3 +195,26 @@ def test_plain_venv_and_pip_when_uv_is_absent(fresh: Sandbox, tools_without_uv: 
     assert (fresh.install_home / "venv" / "bin" / "pip").exists()
     assert subprocess.run([str(fresh.command), "--version"], capture_output=True).returncode == 0
 
+
+
+@pytest.fixture(scope="module")
+def pipx_bin(tmp_path_factory: pytest.TempPathFactory, tools_dir: Path, uv_cache: Path) -> Path:
+    """pipx from PyPI in a venv of its own; its bin/ goes on PATH (uv does not)."""
+    venv = tmp_path_factory.mktemp("pipx") / "venv"
+    env = {**os.environ, "UV_CACHE_DIR": str(uv_cache)}
+    uv = str((tools_dir / "uv").resolve())
+    subprocess.run([uv, "venv", "-q", "--python", str((tools_dir / "python3").resolve()), str(venv)], env=env, check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "pipx"], env=env, check=True)
+    only_pipx = venv.parent / "bin"
+    only_pipx.mkdir()
+    link_tool(only_pipx, "pipx", venv / "bin" / "pipx")
+    link_tool(only_pipx, "python3", os.readlink(tools_dir / "python3"))
+    return only_pipx
+
+
+@pytest.mark.slow
+def test_pipx_runs_uv_when_uv_is_absent(fresh: Sandbox, pipx_bin: Path) -> None:
+    result = fresh.run("--non-interactive", "--client", "codex", path=f"{pipx_bin}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert "(pipx run uv)" in result.stdout
+    assert subprocess.run([str(fresh.command), "--version"], capture_output=True).returncode == 0
