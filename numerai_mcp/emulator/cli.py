@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -167,5 +168,9 @@ def _serve(args: argparse.Namespace, data_dir: Path) -> int:
              settings.state_file or "in memory")
     config = uvicorn.Config(create_app(emulator), lifespan="on", log_config=None, access_log=False, http="h11",
                             ws="none", timeout_graceful_shutdown=5)
+    # uvicorn re-raises the stop signal once it has shut down gracefully; with these no-op
+    # handlers in place that ends `run` normally, so the temp data dir is removed and we exit 0.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -224,7 +224,7 @@ def _run_limited(command: list[str], work: str, extra_env: Mapping[str, str],
                  timeout_s: float) -> tuple[int | None, list[str]]:
     """Run `command` in its own session with Numerai-like limits; (exit status or None on timeout, log lines)."""
     limit_kib = MEMORY_LIMIT_BYTES // 1024
-    shell = f'ulimit -v {limit_kib} -c 0 2>/dev/null; exec "$@"'
+    shell = f'ulimit -v {limit_kib} && ulimit -c 0 && exec "$@"'  # one option per ulimit: dash
     log_path = Path(work) / "runner.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(["/bin/sh", "-c", shell, "sh", *command], cwd=work, env=_runner_env(work, extra_env),

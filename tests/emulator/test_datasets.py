@@ -1,0 +1,72 @@
+"""listDatasets / dataset (no key needed): small synthetic live files shaped like Numerai's,
+downloaded through presigned GET URLs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+
+from tests.support.emulator_api import Gql
+
+DATASET = "query($f: String!) { dataset(filename: $f) }"
+
+
+def _download(api: Gql, filename: str) -> httpx.Response:
+    url = api.data(DATASET, {"f": filename}, auth=False)["dataset"]
+    assert url.startswith(f"{api.url}/_store/datasets/{filename}?")
+    return httpx.get(url)
+
+
+def _fixture_features(fixture_pickle: Any) -> set[str]:
+    return set(re.findall(r"feature_[a-z0-9_]+", fixture_pickle.read_bytes().decode("latin-1")))
+
+
+def test_list_datasets_names_files_like_numerai(api: Gql) -> None:
+    files = api.data("{ listDatasets }", auth=False)["listDatasets"]
+    for name in ("v5.2/features.json", "v5.2/live.parquet", "v5.2/live_benchmark_models.parquet",
+                 "v5.2/live_example_preds.parquet", "v5.0/live.parquet"):
+        assert name in files
+    assert api.data("{ listDatasets(round: 1, tournament: 8) }")["listDatasets"] == files
+    assert api.data("{ listDatasets(tournament: 11) }")["listDatasets"] == []
+
+
+def test_live_parquet_is_shaped_like_numerais_and_covers_the_fixture_features(api: Gql, fixture_pickle: Any) -> None:
+    import pandas as pd
+
+    live = pd.read_parquet(io.BytesIO(_download(api, "v5.2/live.parquet").content))
+    assert live.index.name == "id" and live.index.is_unique and 100 <= len(live) <= 1000
+    assert set(live["era"]) == {"X"} and set(live["data_type"]) == {"live"}
+    features = [c for c in live.columns if c.startswith("feature_")]
+    assert _fixture_features(fixture_pickle) <= set(features) and len(features) == 54
+    assert all(str(live[c].dtype) == "int8" for c in features)
+    assert live[features].min().min() == 0 and live[features].max().max() == 4
+
+    bench = pd.read_parquet(io.BytesIO(_download(api, "v5.2/live_benchmark_models.parquet").content))
+    assert bench.index.equals(live.index) and "v52_lgbm_ender20" in bench.columns
+    assert ((bench > 0) & (bench < 1)).all().all()
+
+
+def test_features_json_has_feature_sets(api: Gql) -> None:
+    document = json.loads(_download(api, "v5.2/features.json").content)
+    sets = document["feature_sets"]
+    assert set(sets) >= {"small", "medium", "all"} and len(sets["all"]) == 54
+    assert set(sets["small"]) <= set(sets["medium"]) <= set(sets["all"])
+
+
+def test_unknown_or_escaping_names_are_errors(api: Gql) -> None:
+    for name in ("v5.2/nope.parquet", "../state.json", "v5.2/../../x", "/etc/passwd", "v9.9/live.parquet"):
+        assert api.errors(DATASET, {"f": name}, auth=False) == [
+            f"Dataset file '{name}' not found; listDatasets gives the available files."], name
+
+
+def test_dataset_urls_expire(emulator: Any, api: Gql) -> None:
+    emulator.set_faults(url_lifetime_s=1)
+    url = api.data(DATASET, {"f": "v5.2/features.json"})["dataset"]
+    time.sleep(2.1)
+    response = httpx.get(url)
+    assert response.status_code == 403 and "Request has expired" in response.text
