@@ -7,6 +7,7 @@ so `numerai-mcp serve` starts without loading the emulator, the harness or numpy
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,7 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name, _, func_name = COMMANDS[name][0].partition(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(rest) or 0)
+    try:
+        return int(func(rest) or 0)
+    except BrokenPipeError:  # `numerai-mcp runtimes | head`: the reader left; not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
