@@ -418,7 +418,8 @@ decide_credentials() {
   if [ "$DRY_RUN" = 1 ] && [ "$NON_INTERACTIVE" = 0 ]; then
     info "[dry-run] would ask for your Numerai key (hidden input) and store it in $CRED_FILE (mode 0600)"
   else
-    warn "no Numerai key set. The server still starts (its sandbox and public queries work); to add your key later, run this installer again with --reuse (it asks with hidden input), or set NUMERAI_MCP_AUTH and run it with --non-interactive --reuse."
+    warn "no Numerai key set. The server still starts (its sandbox and public queries work)." \
+      "To add your key later, run this installer again with --reuse: it asks for it with hidden input."
   fi
 }
 
@@ -819,9 +820,13 @@ def load_doc(text: str, path: str, fmt: str) -> dict:
     try:
         doc = tomllib.loads(text) if fmt == "toml" else json.loads(text) if text.strip() else {}
     except tomllib.TOMLDecodeError as exc:
-        raise Refused(f"{path} is not valid TOML ({exc}); it was left untouched. Fix or move it, then run the installer again") from None
+        problem = f"TOML ({exc})"
     except json.JSONDecodeError as exc:
-        raise Refused(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); it was left untouched. Fix or move it, then run the installer again") from None
+        problem = f"JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    else:
+        problem = ""
+    if problem:
+        raise Refused(f"{path} is not valid {problem}; it was left untouched. Fix or move it, then run the installer again")
     if not isinstance(doc, dict):
         raise Refused(f"{path} does not hold a JSON object; it was left untouched")
     return doc
@@ -871,7 +876,10 @@ def edit_toml(text: str, path: str, action: str, wanted: Wanted | None, force: b
         except tomllib.TOMLDecodeError:
             rest = {NAME: None}
         if isinstance(rest, dict) and NAME in rest:
-            raise Refused(f"{path} defines mcp_servers.numerai in a form this installer does not edit (inside an inline table); it was left untouched. Edit that entry by hand")
+            raise Refused(
+                f"{path} defines mcp_servers.numerai in a form this installer does not edit (inside an "
+                "inline table); it was left untouched. Edit that entry by hand"
+            )
     entry = next_entry(existing, action, wanted, force, path)
     if entry is UNCHANGED:
         return text
@@ -890,7 +898,10 @@ def edit_toml(text: str, path: str, action: str, wanted: Wanted | None, force: b
     except tomllib.TOMLDecodeError:
         result = None
     if result is None or drop_empty_servers(result) != drop_empty_servers(expected):
-        raise Refused(f"{path} could not be edited safely (the result did not read back as intended); it was left untouched. Edit the numerai entry by hand")
+        raise Refused(
+            f"{path} could not be edited safely (the result did not read back as intended); "
+            "it was left untouched. Edit the numerai entry by hand"
+        )
     return new_text
 
 
@@ -1098,7 +1109,9 @@ run_helper() { # run_helper ACTION CLIENT FORMAT [extra args...]; the key goes t
 claude_cli_usable() { command -v claude >/dev/null 2>&1 && [ "$EMBED_KEY" = 0 ]; }
 
 foreign_claude_entry() {
-  warn "Claude Code: $CLAUDE_JSON already has an MCP server named '$SERVER_NAME' that this installer did not write; it was left untouched. Remove or rename it (claude mcp remove --scope user $SERVER_NAME), or run the installer again with --force to replace it."
+  warn "Claude Code: $CLAUDE_JSON already has an MCP server named '$SERVER_NAME' that this installer did not" \
+    "write; it was left untouched. Remove or rename it (claude mcp remove --scope user $SERVER_NAME)," \
+    "or run the installer again with --force to replace it."
 }
 
 register_claude_with_cli() {
@@ -1146,7 +1159,11 @@ unregister_client() {
     state=$(run_helper status claude json --command "$COMMAND") || return 1
     case $state in
       absent) info "Claude Code: no numerai entry in $CLAUDE_JSON"; return 0 ;;
-      foreign) [ "$FORCE" = 1 ] || { info "Claude Code: left alone the '$SERVER_NAME' entry in $CLAUDE_JSON: another tool wrote it; --force removes it"; return 0; } ;;
+      foreign)
+        if [ "$FORCE" = 0 ]; then
+          info "Claude Code: left alone the '$SERVER_NAME' entry in $CLAUDE_JSON: another tool wrote it; --force removes it"
+          return 0
+        fi ;;
     esac
     if [ "$DRY_RUN" = 1 ]; then info "[dry-run] Claude Code: would run: claude mcp remove --scope user $SERVER_NAME"; return 0; fi
     if claude mcp remove --scope user "$SERVER_NAME" </dev/null >/dev/null; then
@@ -1223,7 +1240,8 @@ do_install() {
   select_clients
   decide_credentials
   if [ "$EMBED_KEY" = 1 ]; then
-    warn "--embed-key: your Numerai key will be stored in plain text in each client's config. The credentials file (the default) keeps it out of them."
+    warn "--embed-key: your Numerai key will be stored in plain text in each client's config." \
+      "The credentials file (the default) keeps it out of them."
   fi
   if [ "$REUSE" = 1 ]; then
     info "Reusing the install at $VENV (--reuse)."
@@ -1233,7 +1251,9 @@ do_install() {
   fi
   write_credentials_file
   if [ "$KEY_IN_ENV" = 1 ]; then
-    info "The key stays in your environment only. Codex is told to pass NUMERAI_MCP_AUTH/NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY through; other clients see it only when started from a shell that has it set."
+    info "The key stays in your environment only. Codex is told to pass NUMERAI_MCP_AUTH," \
+      "NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY through; other clients see the key only when" \
+      "they are started from a shell that has it set."
   fi
   entry_args
   REGISTERED=""
