@@ -41,6 +41,7 @@ NOBODY = 65534
 COVERED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 TOKEN_VAR = "NUMERAI_MCP_SANDBOX_TOKEN"
 LEFTOVER_FILE = ".leftover-processes"
+WORKSPACE_PREFIX = "numerai-mcp-sandbox-"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
 Isolation = Literal["root", "user", "none"]
@@ -117,6 +118,21 @@ def _under(path: Path, roots: Iterable[str]) -> bool:
     return any(path == Path(r) or Path(r) in path.parents for r in roots)
 
 
+def _remove_orphaned_workspaces() -> None:
+    """Delete workspaces whose owning process died without cleaning up (e.g. killed by SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(WORKSPACE_PREFIX + "*"):
+        try:
+            owner = int((path / "logs" / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 class Workspace:
     """A private directory for one run: inputs (read-only), outputs and a home/temp dir.
 
@@ -126,12 +142,14 @@ class Workspace:
 
     def __init__(self, isolation: Isolation, *, drop_privileges: bool) -> None:
         self.isolation = isolation
-        self.root = Path(tempfile.mkdtemp(prefix="numerai-mcp-sandbox-"))
+        _remove_orphaned_workspaces()
+        self.root = Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX))
         self.root.chmod(0o755)
         self.drop_privileges = drop_privileges
         for name in ("in", "out", "home", "stage"):
             (self.root / name).mkdir()
         (self.root / "logs").mkdir(mode=0o700)
+        (self.root / "logs" / "owner").write_text(str(os.getpid()))
         if drop_privileges:
             for name in ("out", "home"):
                 os.chown(self.root / name, NOBODY, NOBODY)

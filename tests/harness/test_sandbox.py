@@ -185,3 +185,18 @@ def test_user_namespace_mode_isolates_without_root_privileges(run) -> None:  # t
     assert result.stdout_tail[0] == "blocked" and result.stdout_tail[1].endswith("True")
     assert not marker.exists()
     assert "unprivileged user" in result.not_enforced[0]
+
+
+def test_workspaces_of_dead_owners_are_removed() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = Workspace("none", drop_privileges=False)
+    (orphan.root / "logs" / "owner").write_text(str(dead.pid))
+    alive = Workspace("none", drop_privileges=False)
+    try:
+        fresh = Workspace("none", drop_privileges=False)
+        assert not orphan.root.exists() and alive.root.exists()
+        fresh.cleanup()
+    finally:
+        alive.cleanup()
+        orphan.cleanup()
