@@ -8,6 +8,7 @@ pointed at temporary or test-cache directories.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,7 +18,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
