@@ -171,6 +171,9 @@ def start_emulator(*, port: int = 0, state_file: Path | None = None, data_dir: P
     if cache_dir is not None:
         child_env["NUMERAI_MCP_CACHE_DIR"] = str(cache_dir)
     child_env.setdefault("PYTHONUNBUFFERED", "1")
+    # the child must import this very package, installed or not, whatever the caller's cwd
+    source_root = str(Path(__file__).resolve().parents[2])
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, child_env.get("PYTHONPATH")) if p)
     args = [sys.executable, "-m", "numerai_mcp", "sandbox", "--data-dir", str(data_dir or work / "data")]
     if state_file is not None:
         args += ["--state", str(state_file)]

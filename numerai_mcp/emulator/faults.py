@@ -117,16 +117,20 @@ async def _drain(receive: Receive) -> None:
             return
 
 
+_CAPTURE_LIMIT = 64 * 1024
+
+
 async def _run_and_capture(app: ASGIApp, scope: Scope, receive: Receive) -> bytes:
-    """Process the request for real, keeping its response body from the client."""
-    chunks: list[bytes] = []
+    """Process the request for real, keeping its response from the client (only the first
+    64 KiB of the body are kept: enough to cut it short, bounded for a large download)."""
+    captured = bytearray()
 
     async def swallow(message: Message) -> None:
-        if message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
+        if message["type"] == "http.response.body" and len(captured) < _CAPTURE_LIMIT:
+            captured.extend(message.get("body", b"")[: _CAPTURE_LIMIT - len(captured)])
 
     await app(scope, receive, swallow)
-    return b"".join(chunks)
+    return bytes(captured)
 
 
 async def _send_whole(send: Send, status: int, content_type: str, payload: bytes) -> None:

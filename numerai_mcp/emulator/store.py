@@ -83,10 +83,10 @@ def _get(emulator: Emulator, key: str, head: bool) -> Response:
     with emulator.store.read() as world:
         known = world.objects.get(key)
     etag = known.md5 if known else _md5_of(path)
-    response = FileResponse(path, headers={"ETag": f'"{etag}"'}, media_type="application/octet-stream")
     if head:
-        return Response(status_code=200, headers=dict(response.headers))
-    return response
+        return Response(status_code=200, media_type="application/octet-stream",
+                        headers={"ETag": f'"{etag}"', "Content-Length": str(path.stat().st_size)})
+    return FileResponse(path, headers={"ETag": f'"{etag}"'}, media_type="application/octet-stream")
 
 
 def _md5_of(path: Path) -> str:

@@ -28,7 +28,7 @@ SLOW = """
 import time
 import pandas as pd
 def predict(live):
-    time.sleep(4)
+    time.sleep(3)
     return pd.DataFrame({"prediction": live["feature_idx"].rank(pct=True)}, index=live.index)
 """
 

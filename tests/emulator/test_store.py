@@ -65,7 +65,7 @@ def test_put_with_a_content_type_is_refused_like_s3(emulator: Any, api: Gql) -> 
 def test_expired_url_is_access_denied(emulator: Any, api: Gql) -> None:
     emulator.set_faults(url_lifetime_s=1)
     auth = _upload_auth(api)
-    time.sleep(2.1)
+    time.sleep(1.1)  # Expires is whole seconds: at most 1 s away
     response = httpx.put(auth["url"], content=PAYLOAD)
     assert response.status_code == 403
     assert "<Code>AccessDenied</Code><Message>Request has expired</Message>" in response.text
@@ -132,6 +132,9 @@ def test_download_auth_serves_the_assigned_or_named_pickle(emulator: Any, api: G
     response = httpx.get(got["url"])
     assert response.status_code == 200 and response.content == PAYLOAD
     assert response.headers["etag"] == f'"{hashlib.md5(PAYLOAD).hexdigest()}"'  # noqa: S324
+    head = httpx.head(got["url"])
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(PAYLOAD))
+    assert head.headers["etag"] == response.headers["etag"]
     assert httpx.put(got["url"], content=b"overwrite").status_code == 403  # a GET URL cannot write
     assert api.errors(download, {"m": model_id, "p": None}) == [
         "Model demo_model has no pickle assigned; pass pickleId."]
@@ -141,6 +144,19 @@ def test_unknown_keys_and_paths_outside_the_store_are_not_found(emulator: Any) -
     for path in ("/_store/pickles/nothing.pkl", "/_store/../state.json", "/_store/pickles/%2e%2e/x"):
         response = httpx.get(f"{emulator.url}{path}?Expires=1&Owner=&Signature=x")
         assert response.status_code in (403, 404), path
+
+
+def test_objects_above_the_maximum_size_are_refused(tmp_path: Path) -> None:
+    from numerai_mcp.emulator.control import start_emulator
+
+    with start_emulator(data_dir=tmp_path, extra_args=["--max-object-size", "1000"]) as small:
+        api = Gql(small.url, small.auth)
+        auth = _upload_auth(api)
+        response = httpx.put(auth["url"], content=b"x" * 1001)
+        assert response.status_code == 400 and "<Code>EntityTooLarge</Code>" in response.text
+        assert "<MaxSizeAllowed>1000</MaxSizeAllowed>" in response.text
+        assert httpx.put(auth["url"], content=b"x" * 1000).status_code == 200
+        assert [o["size"] for o in small.state()["objects"]] == [1000]
 
 
 @pytest.mark.slow
