@@ -80,6 +80,7 @@ class Sandbox:
             capture_output=True,
             text=True,
             timeout=timeout,
+            start_new_session=True,  # no controlling terminal: the script must not find a /dev/tty
         )
 
     def run_piped(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -92,6 +93,7 @@ class Sandbox:
             capture_output=True,
             text=True,
             timeout=timeout,
+            start_new_session=True,  # no controlling terminal: the script must not find a /dev/tty
         )
 
 

@@ -122,3 +122,19 @@ def test_uninstall_removes_through_the_claude_cli(fresh: Sandbox, client_bin: Pa
     assert removed.returncode == 0, removed.stderr
     assert "removed the numerai entry with 'claude mcp remove --scope user'" in removed.stdout
     assert "numerai" not in json.loads((box.home / ".claude.json").read_text()).get("mcpServers", {})
+
+
+def test_dry_run_prints_the_claude_commands_and_runs_none(with_clients: Sandbox) -> None:
+    box = with_clients
+    before = snapshot(box.home)
+    planned = box.run("--reuse", "--dry-run", "--non-interactive", "--client", "claude")
+    assert planned.returncode == 0, planned.stderr
+    assert f"would run: claude mcp add --scope user numerai -- {box.command} serve" in planned.stdout
+    assert snapshot(box.home) == before
+
+    assert box.run("--reuse", "--non-interactive", "--client", "claude").returncode == 0
+    registered = snapshot(box.home / ".claude.json")
+    removal = box.run("--uninstall", "--dry-run", "--client", "claude")
+    assert removal.returncode == 0, removal.stderr
+    assert "would run: claude mcp remove --scope user numerai" in removal.stdout
+    assert snapshot(box.home / ".claude.json") == registered and box.command.is_file()
