@@ -242,7 +242,11 @@ def _limit_prefix(limits: Limits) -> list[str]:
     if os.geteuid() == 0:
         prefix.append(f"--nproc={limits.processes}")  # counts per uid: only meaningful for uid 65534
     allowed = sorted(os.sched_getaffinity(0))[: max(1, limits.cpus)]
-    return [*prefix, "--", "taskset", "-c", ",".join(map(str, allowed))]
+    prefix += ["--", "taskset", "-c", ",".join(map(str, allowed))]
+    if shutil.which("timeout"):
+        # A backstop that needs no parent: if the server itself dies, the run still ends.
+        prefix += ["timeout", "--signal=KILL", f"{int(limits.wall_s + min(30.0, limits.wall_s)) + 1}s"]
+    return prefix
 
 
 def sandbox_env(ws: Workspace, extra: Mapping[str, str], token: str, cpus: int) -> dict[str, str]:

@@ -200,3 +200,51 @@ def test_workspaces_of_dead_owners_are_removed() -> None:
     finally:
         alive.cleanup()
         orphan.cleanup()
+
+
+def test_run_ends_even_when_the_server_dies(runtime312) -> None:  # type: ignore[no-untyped-def]
+    """The caller is SIGKILLed mid-run: the sandbox's own backstop still ends the sandboxed process."""
+    import signal
+    import sys
+
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from numerai_mcp.harness import sandbox as sb
+        rt = Path({str(runtime312.root)!r})
+        ws = sb.Workspace(sb.available_isolation(), drop_privileges=sb.available_isolation() == "root")
+        script = ws.write_input("s.py", "import time; print('started', flush=True); time.sleep(9999) # sleep-9999")
+        sb.run_sandboxed([str(rt / "bin/python"), "-I", ws.inner(script)], ws, limits=sb.Limits(wall_s=3.0),
+                         expose=[rt, (rt / "bin/python").resolve().parent.parent])
+    """)
+    caller = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                              stderr=subprocess.PIPE, text=True)
+    script_arg = "/tmp/in/s.py" if sandbox.available_isolation() != "none" else None
+    for _ in range(150):
+        if _pids_with_argument(script_arg):
+            break
+        time.sleep(0.1)
+    else:
+        caller.kill()
+        raise AssertionError(f"the sandboxed process never started: {caller.communicate()[1][-1500:]}")
+    caller.send_signal(signal.SIGKILL)
+    caller.wait()
+    started = time.perf_counter()
+    while _pids_with_argument(script_arg):
+        assert time.perf_counter() - started < 15, "the sandboxed process outlived its dead caller"
+        time.sleep(0.2)
+    assert time.perf_counter() - started > 0.5  # it really was still running after the caller died
+
+
+def _pids_with_argument(argument: str | None) -> list[int]:
+    """Processes with exactly this command-line argument (not as a substring of another one)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                parts = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argument is not None and argument.encode() in parts:
+            found.append(int(entry))
+    return found
