@@ -182,7 +182,9 @@ def _run_build_script(runtime: LocalRuntime, bundle: Path, output: Path, work: P
     for name, source in _SOURCES.items():
         sources[name] = str(shutil.copy(source, work / source.name))
     script = shutil.copy(_SCRIPT, work / _SCRIPT.name)
-    temp_output = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(handle)
+    temp_output = Path(temp_name)
     request = {
         "bundle": str(bundle), "output": str(temp_output), "result": str(work / "result.json"), "sources": sources,
         "work_dir": str(work), "probe_dir": str(work) if probe_files else None,

@@ -33,7 +33,7 @@ def make_predict(spec, booster=None):
         "fill_values": _optional_array(spec.get("fill_values")),
         "missing_features": spec.get("missing_features", "error"),
         "scale": _scale_plan(spec.get("scale")),
-        "model": spec["model"],
+        "model": {"kind": "trees"} if booster is not None else spec["model"],  # the booster replaces the arrays
         "booster": booster,
         "transform": spec.get("transform", "rank_per_era"),
         "era_column": spec.get("era_column", "era"),

@@ -77,6 +77,15 @@ def test_built_pickle_matches_the_model_in_a_clean_runtime(name: str, cases, run
         assert_clean_scan(result, test_cache_dir, native=result.engine == "lightgbm")
 
 
+def test_builds_are_reproducible(test_cache_dir: Path, tmp_path: Path) -> None:
+    """The same bundle gives the same bytes, so a verdict remembered by sha256 applies to a rebuild."""
+    bundle = export({"coef": np.arange(len(FEATURES), dtype=float), "intercept": 1.0}, FEATURES, tmp_path / "b.npz")
+    first, second = (build_pickle(bundle, tmp_path / f"{i}.pkl", python_version="3.12", validate=False,
+                                  cache_dir=test_cache_dir) for i in (1, 2))
+    assert first.sha256 == second.sha256 and (tmp_path / "1.pkl").read_bytes() == (tmp_path / "2.pkl").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.pkl", "2.pkl", "b.npz"]  # no temp files left
+
+
 def test_pickles_built_for_312_and_311_pass_validation_in_their_own_runtime(cases, runtime312, runtime311,  # type: ignore[no-untyped-def]
                                                                             test_cache_dir: Path, tmp_path: Path) -> None:
     ridge = export(cases["sklearn_ridge_pipeline"].model, FEATURES, tmp_path / "ridge.npz")
