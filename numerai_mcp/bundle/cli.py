@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_progress(done: float, total: float | None, message: str) -> None:
-    step = f"[{done:.0f}/{total:.0f}] " if total else ""
+    step = f"[{100 * done / total:3.0f}%] " if total else ""
     print(f"{step}{redact(message)}", file=sys.stderr, flush=True)
 
 

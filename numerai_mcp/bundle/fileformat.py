@@ -568,20 +568,10 @@ def resolve_spec(manifest: dict[str, Any], arrays: dict[str, Any]) -> dict[str, 
     if kind == "linear":
         model = {"kind": kind, "coef": arr(model["coef"]), "intercept": float(arr(model["intercept"]).reshape(-1)[0])}
     elif kind == "mlp":
-        model = {
-            "kind": kind,
-            "layers": [
-                {
-                    "weight": arr(layer["weight"]),
-                    "bias": arr(layer["bias"]),
-                    "activation": canonical_activation(layer["activation"]),
-                    "alpha": float(layer.get("alpha", 0.01 if canonical_activation(layer["activation"]) == "leaky_relu" else 1.0)),
-                    "beta": float(layer.get("beta", 1.0)),
-                    "threshold": float(layer.get("threshold", 20.0)),
-                }
-                for layer in model["layers"]
-            ],
-        }
+        model = {"kind": kind, "layers": [
+            {"weight": arr(layer["weight"]), "bias": arr(layer["bias"]), **activation_params(layer)}
+            for layer in model["layers"]
+        ]}
     else:
         resolved = {key: arr(model[key]) for key in
                     ("feature", "threshold", "left", "value", "default_left", "missing_type", "roots", "depth")}
@@ -606,6 +596,17 @@ def resolve_spec(manifest: dict[str, Any], arrays: dict[str, Any]) -> dict[str, 
         "era_column": manifest.get("era_column", "era"),
         "require_era": bool(manifest.get("require_era", False)),
     }
+
+
+# PyTorch's defaults: LeakyReLU(negative_slope=0.01), ELU(alpha=1.0), Softplus(beta=1.0, threshold=20.0).
+_ACTIVATION_DEFAULTS = {"leaky_relu": {"alpha": 0.01}, "elu": {"alpha": 1.0}, "softplus": {"beta": 1.0, "threshold": 20.0}}
+
+
+def activation_params(layer: dict[str, Any]) -> dict[str, Any]:
+    """{"activation": canonical name, plus its parameters with defaults filled in}."""
+    name = canonical_activation(layer["activation"])
+    params = {key: float(layer.get(key, default)) for key, default in _ACTIVATION_DEFAULTS.get(name, {}).items()}
+    return {"activation": name, **params}
 
 
 def native_model_string(manifest: dict[str, Any], arrays: dict[str, Any]) -> str | None:

@@ -168,3 +168,23 @@ def test_numpy_dict_forms_and_fill_value_forms(tmp_path: Path) -> None:
 
         fitted = make_pipeline(SimpleImputer(), Ridge()).fit(rng.random((30, 3)), rng.random(30))
         export(fitted, ["a", "b", "c"], tmp_path / "x.npz", fill_values=1.0)
+
+
+@pytest.mark.parametrize("activation", ["ReLU", "LeakyReLU", "ELU", "Tanh", "Sigmoid", "SiLU", "Softplus", "GELU",
+                                        "GELU-tanh", "Softplus-beta"])
+def test_every_torch_activation_matches_torch(activation: str, tmp_path: Path) -> None:
+    import torch
+
+    modules = {"LeakyReLU": lambda: torch.nn.LeakyReLU(0.2), "ELU": lambda: torch.nn.ELU(alpha=0.7),
+               "GELU-tanh": lambda: torch.nn.GELU(approximate="tanh"),
+               "Softplus-beta": lambda: torch.nn.Softplus(beta=2.0, threshold=3.0)}
+    make = modules.get(activation, getattr(torch.nn, activation.split("-")[0]))
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(N_FEATURES, 32), make(), torch.nn.Linear(32, 1)).eval()
+    live = numerai_frame(np.random.default_rng(3), 500)
+    with torch.no_grad():
+        expected = net(torch.tensor(live[FEATURES].to_numpy(dtype=np.float32) - 2.0)).numpy()[:, 0]
+    bundle = load_bundle(export(net, FEATURES, tmp_path / "b.npz", transform="none"))
+    centred = live.assign(**{f: live[f] - 2.0 for f in FEATURES})  # every activation sees both signs
+    out = predict_function(bundle)(centred)
+    np.testing.assert_allclose(out["prediction"].to_numpy(), expected, rtol=0, atol=1e-6)
