@@ -210,3 +210,21 @@ def test_rounds_report_the_current_round_and_close(api: Gql, emulator: Any) -> N
     assert api.data(query, {"s": "OPEN"})["rounds"] == []
     reopened = emulator.set_round_open(True)
     assert reopened == {"number": current[0]["number"] + 1, "open": True}
+
+
+@pytest.mark.slow
+def test_only_numerais_own_checks_decide_stricter_findings_are_reported(api: Gql, tmp_path: Path,
+                                                                        test_cache_dir: Path) -> None:
+    """Numerai accepts a constant prediction; the harness flags it. The emulator follows Numerai."""
+    from tests.support.pickles import build_pickle
+
+    source = """
+import pandas as pd
+def predict(live_features):
+    return pd.DataFrame({"prediction": 0.5}, index=live_features.index)
+"""
+    path = build_pickle("3.12", source, tmp_path / "constant.pkl", cache_dir=test_cache_dir)
+    created = upload_pickle(api, path, model_id=api.model_id(), python="3.12")
+    pickle = wait_for_validation(api, created["id"])
+    assert pickle["validationStatus"] == "validated", pickle["diagnosticsStatusDescription"]
+    assert "Stricter local checks flagged: not constant" in pickle["diagnosticsStatusDescription"]
