@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,12 +81,35 @@ def _maybe_sandbox(settings: Settings, enabled: bool) -> Iterator[Settings]:
     home = settings.cache_dir / "sandbox"
     home.mkdir(parents=True, exist_ok=True)
     with start_emulator(state_file=home / "state.json", data_dir=home / "data", cache_dir=settings.cache_dir) as emu:
+        _CLEANUPS.append(emu.stop)
         log.info("sandbox: Numerai API emulator at %s (state in %s)", emu.url, home)
         yield replace(settings, api_url=emu.url, credentials=Credentials.parse(emu.auth))
 
 
+# What must not outlive the server (the sandbox emulator), stopped on SIGTERM/SIGHUP.
+_CLEANUPS: list[Callable[[], None]] = []
+
+
+def _exit_cleanly_on_signals() -> None:
+    """Clients stop servers with SIGTERM (or SIGHUP when a terminal closes). Unwinding the event loop is
+    not reliable then (a worker thread may sit in a blocking read of stdin), so stop what we started and
+    leave at once."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for cleanup in reversed(_CLEANUPS):
+            try:
+                cleanup()
+            except Exception:  # best effort: we are exiting anyway
+                log.debug("cleanup failed", exc_info=True)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _exit_cleanly_on_signals()
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     settings = _settings(args)
