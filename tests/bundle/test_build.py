@@ -129,10 +129,15 @@ def test_native_lightgbm_kept_when_the_target_loads_it(cases, runtime310, test_c
     assert old.engine == "lightgbm" and old.libraries == {"numpy": "1.26.4", "pandas": "2.2.1", "cloudpickle": "2.2.1",
                                                           "lightgbm": "4.0.0"}
     assert_clean_scan(old, test_cache_dir, native=True)
+    ridge = cases["sklearn_ridge_pipeline"]  # and the dense path on the oldest pins (numpy 1.26, pandas 2.2)
+    dense = build_pickle(export(ridge.model, FEATURES, tmp_path / "ridge.npz", transform="none"), tmp_path / "ridge310.pkl",
+                         python_version="3.10", validate=False, cache_dir=test_cache_dir)
+    assert_clean_scan(dense, test_cache_dir)
     live = numerai_frame(np.random.default_rng(4), 400, nan_share=0.05)
-    out = run_pickles_in_runtime(runtime310, {"trees": Path(old.path)}, live, tmp_path / "run310")
+    out = run_pickles_in_runtime(runtime310, {"trees": Path(old.path), "ridge": Path(dense.path)}, live, tmp_path / "run310")
     assert out["python"] == "3.10" and out["numpy"] == "1.26.4" and out["numerai_mcp_importable"] is False
     np.testing.assert_array_equal(out["trees"], per_era_ranks(case.reference(live), live["era"]))
+    np.testing.assert_allclose(out["ridge"], ridge.reference(live), rtol=0, atol=1e-9)
 
 
 def shift_first_leaf(model_text: str) -> str:
