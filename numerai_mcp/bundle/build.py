@@ -85,7 +85,7 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
     report(0, 4, "choosing the target runtime")
     mark = time.perf_counter()
     target, version_source = resolve_target(python_version, cache, settings)
-    packages = ["lightgbm"] if manifest["model"].get("native") else []
+    packages = packages_for(manifest, target)
     report(0, 4, f"provisioning the Python {target.python} runtime")
     from numerai_mcp.harness.runtime import ensure_runtime
 
@@ -161,6 +161,14 @@ def resolve_target(python_version: str | None, cache_dir: Path, settings: Settin
 
     catalogue = load_catalogue(cache_dir, live_images=_live_images(settings))
     return catalogue.default, f"default from {catalogue.default_source}"
+
+
+def packages_for(manifest: dict[str, Any], target: Runtime) -> list[str]:
+    """Pinned packages the build needs beyond the runner's: LightGBM for a native build, when the image
+    pins it (when it does not, the build script falls back to numpy trees and says so)."""
+    if manifest["model"].get("native") and target.pin("lightgbm") is not None:
+        return ["lightgbm"]
+    return []
 
 
 # ------------------------------------------------------------------------------ building

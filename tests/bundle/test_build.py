@@ -197,6 +197,34 @@ def test_bad_bundles_fail_before_anything_is_written(test_cache_dir: Path, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.npz", "kind.npz", "nan.npz"]
 
 
+def test_paths_outside_the_allowed_roots_are_refused(tmp_path: Path) -> None:
+    from numerai_mcp.config import Settings
+
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir(), outside.mkdir()
+    bundle = export({"coef": np.ones(len(FEATURES)), "intercept": 0.0}, FEATURES, outside / "b.npz")
+    settings = Settings(allowed_roots=(inside.resolve(),), cache_dir=tmp_path / "unused-cache")
+    with pytest.raises(ValueError, match="the bundle path .* lies outside the allowed roots"):
+        build_pickle(bundle, inside / "m.pkl", settings=settings)
+    with pytest.raises(ValueError, match="the output path .* lies outside the allowed roots"):
+        build_pickle(bundle.rename(inside / "b.npz"), outside / "m.pkl", settings=settings)
+    assert not (tmp_path / "unused-cache").exists()  # refused before anything was provisioned
+
+
+def test_native_build_needs_lightgbm_only_when_the_image_pins_it(test_cache_dir: Path) -> None:
+    from dataclasses import replace
+
+    from numerai_mcp.bundle.build import packages_for
+    from numerai_mcp.harness.catalogue import load_catalogue
+
+    target = load_catalogue(test_cache_dir).get("3.12")
+    native = {"model": {"kind": "trees", "native": {"model_string": "m", "lightgbm_version": "4.7.0"}}}
+    assert packages_for(native, target) == ["lightgbm"]
+    assert packages_for({"model": {"kind": "trees"}}, target) == []
+    without = replace(target, pins={k: v for k, v in target.pins.items() if k != "lightgbm"})
+    assert packages_for(native, without) == []
+
+
 def test_auto_version_is_numerai_live_default_or_the_catalogue_default(emulator, test_cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from numerai_mcp.api.credentials import Credentials
     from numerai_mcp.config import Settings
