@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import threading
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("numerai_mcp.emulator")
 
 STATE_VERSION = 1
 FIRST_ROUND = 1200
@@ -230,14 +233,20 @@ class StateStore:
             self.save()
 
     def save(self) -> None:
+        """Mirror the world to the state file. A failed write is logged, never raised: the
+        in-memory world stays authoritative and the next change tries again."""
         if self.path is None:
             return
         with self.lock:
             payload = json.dumps(self.world.to_json(), separators=(",", ":"))
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                log.error("could not save the emulator state to %s: %s", self.path, exc)
+                Path(tmp).unlink(missing_ok=True)

@@ -112,3 +112,17 @@ def test_a_corrupt_state_file_stops_the_start_with_a_clear_message(tmp_path: Pat
             pass
     assert "is not a readable emulator state" in str(failure.value) and "Move it away" in str(failure.value)
     assert state.read_text() == "{ this is not json"  # left untouched
+
+
+def test_a_vanished_state_directory_does_not_break_requests_or_shutdown(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "state"
+    folder.mkdir()
+    with start_emulator(state_file=folder / "state.json", data_dir=tmp_path / "data") as emulator:
+        shutil.rmtree(folder)
+        api = Gql(emulator.url, emulator.auth)
+        assert api.data('mutation { addModel(name: "still_works", tournament: 8) { name } }')["addModel"]
+        process = emulator.process
+        emulator.stop()
+    assert process.returncode == 0
