@@ -14,6 +14,7 @@ from numerai_mcp.emulator.datasets import Datasets
 from numerai_mcp.emulator.faults import Faults
 from numerai_mcp.emulator.fresh import fresh_world
 from numerai_mcp.emulator.jobs import Jobs
+from numerai_mcp.emulator.reaper import kill_descendants
 from numerai_mcp.emulator.settings import EmulatorSettings
 from numerai_mcp.emulator.state import Pickle, StateStore
 from numerai_mcp.emulator.validation import Validator, ValidatorContext, default_validator
@@ -54,6 +55,8 @@ class Emulator:
 
     def stop(self) -> None:
         self.jobs.stop()
+        if killed := kill_descendants():
+            log.info("stopped %d validation process(es) still running", killed)
         self.store.save()
 
     def reset(self) -> str:

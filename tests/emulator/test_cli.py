@@ -89,3 +89,42 @@ def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
         emulator.stop()  # idempotent
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_stopping_during_a_validation_leaves_no_sandbox_behind(tmp_path: Path, test_cache_dir: Path) -> None:
+    """The harness sandbox runs in its own session; stopping the emulator must still end it."""
+    from numerai_mcp.emulator.reaper import descendants
+    from tests.support.emulator_api import Gql, pickle_view, upload_pickle
+    from tests.support.pickles import build_pickle
+
+    sleeper = """
+import time
+import pandas as pd
+def predict(live_features):
+    time.sleep(300)
+    return pd.DataFrame({"prediction": 0.5}, index=live_features.index)
+"""
+    path = build_pickle("3.12", sleeper, tmp_path / "sleeper.pkl", cache_dir=test_cache_dir)
+    with start_emulator(data_dir=tmp_path / "data", cache_dir=test_cache_dir) as emulator:
+        api = Gql(emulator.url, emulator.auth)
+        created = upload_pickle(api, path, model_id=None, python="3.12")
+        deadline = time.monotonic() + 120
+        while not any("runner" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+                      for p in descendants(emulator.process.pid) if _alive(p)):
+            assert time.monotonic() < deadline, pickle_view(api, created["id"])
+            time.sleep(0.2)
+        started = descendants(emulator.process.pid)
+        emulator.stop()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in started if _alive(p)]
