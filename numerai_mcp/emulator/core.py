@@ -41,7 +41,8 @@ class Emulator:
         self.requests: Counter[str] = Counter()  # processed requests by kind, for tests and the state view
         self._count_lock = threading.Lock()
         self.datasets = Datasets(settings.datasets_dir, settings.pythons)
-        context = ValidatorContext(self.datasets, settings.cache_dir, settings.pythons, settings.validation_timeout_s)
+        context = ValidatorContext(self.datasets, settings.cache_dir, settings.pythons, settings.validation_timeout_s,
+                                   work_dir=settings.data_dir / "validation")
         self.validator_name, chosen = ("custom", validator) if validator else default_validator(context,
                                                                                                 settings.validator)
         self.jobs = Jobs(self.store, chosen, self.pickle_path, settings.validation_workers)

@@ -57,6 +57,7 @@ class ValidatorContext:
     cache_dir: Path | None = None
     pythons: Mapping[str, Path] = field(default_factory=dict)
     timeout_s: float = 600.0
+    work_dir: Path | None = None  # the emulator's own scratch space (under its data dir)
 
 
 def harness_available() -> bool:
@@ -79,6 +80,30 @@ def default_validator(ctx: ValidatorContext, choice: str = "auto") -> tuple[str,
 
 # -- the full harness --------------------------------------------------------------------------
 
+def harness_cache(ctx: ValidatorContext) -> Path | None:
+    """A cache dir for the harness that shares the user's pinned runtimes but keeps the rest private.
+
+    The emulator plays Numerai's servers: its verdicts (remembered by sha256), scratch files and
+    live data must not land in the user's cache, where the upload gate reads verdicts. Only
+    `runtimes/` (venvs and pins, the expensive part) is shared, through a symlink.
+    """
+    if ctx.work_dir is None:
+        return ctx.cache_dir
+    from numerai_mcp.config import default_cache_dir
+
+    shared = Path(ctx.cache_dir or default_cache_dir(os.environ)) / "runtimes"
+    private = ctx.work_dir / "harness-cache"
+    link = private / "runtimes"
+    if not link.is_symlink() and not link.exists():
+        shared.mkdir(parents=True, exist_ok=True)
+        private.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(shared.resolve(), target_is_directory=True)
+        except FileExistsError:  # another worker made it first
+            pass
+    return private
+
+
 def harness_validator(ctx: ValidatorContext) -> Validator:
     """Validate with the project's harness, on the emulator's own live files."""
 
@@ -88,7 +113,7 @@ def harness_validator(ctx: ValidatorContext) -> Validator:
 
         live, bench = ctx.datasets.live_files(data_version)
         wanted = {"python_version": python_version, "live_data": live, "benchmark_data": bench,
-                  "backend": "local", "timeout_s": ctx.timeout_s, "cache_dir": ctx.cache_dir,
+                  "backend": "local", "timeout_s": ctx.timeout_s, "cache_dir": harness_cache(ctx),
                   # no credentials: the harness must never call an API from inside the emulator
                   "settings": Settings(credentials=None)}
         accepted = inspect.signature(validate_pickle).parameters

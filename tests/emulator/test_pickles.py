@@ -3,6 +3,7 @@ default validator (the project's harness, in its sandbox) on real pickles."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,11 @@ def predict(live_features):
     return pd.DataFrame({"prediction": 0.5}, index=live_features.index)
 """
     path = build_pickle("3.12", source, tmp_path / "constant.pkl", cache_dir=test_cache_dir)
+    users_verdict = test_cache_dir / "verdicts" / f"{hashlib.sha256(path.read_bytes()).hexdigest()}.json"
+    before = users_verdict.stat().st_mtime_ns if users_verdict.exists() else None
     created = upload_pickle(api, path, model_id=api.model_id(), python="3.12")
     pickle = wait_for_validation(api, created["id"])
     assert pickle["validationStatus"] == "validated", pickle["diagnosticsStatusDescription"]
     assert "Stricter local checks flagged: not constant" in pickle["diagnosticsStatusDescription"]
+    # the emulator plays Numerai's servers: it never writes verdicts into the user's cache
+    assert (users_verdict.stat().st_mtime_ns if users_verdict.exists() else None) == before
