@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import GraphQLError
 
@@ -22,20 +24,19 @@ def fail(message: str) -> GraphQLError:
     return GraphQLError(message)
 
 
+def _owned(records: Mapping[str, Any], key: ApiKey, record_id: str | None, what: str, argument: str) -> Any:
+    if not record_id:
+        raise fail(f"{argument} is required.")
+    record = records.get(str(record_id))
+    if record is None or record.account_id != key.account_id:
+        raise fail(f"{what} {record_id} not found for this account.")
+    return record
+
+
 def own_model(world: World, key: ApiKey, model_id: str | None) -> Model:
     """The caller's model with that id. Texts here are emulator-chosen."""
-    if not model_id:
-        raise fail("modelId is required.")
-    model = world.models.get(str(model_id))
-    if model is None or model.account_id != key.account_id:
-        raise fail(f"Model {model_id} not found for this account.")
-    return model
+    return _owned(world.models, key, model_id, "Model", "modelId")
 
 
 def own_pickle(world: World, key: ApiKey, pickle_id: str | None) -> Pickle:
-    if not pickle_id:
-        raise fail("pickleId is required.")
-    pickle = world.pickles.get(str(pickle_id))
-    if pickle is None or pickle.account_id != key.account_id:
-        raise fail(f"Compute pickle {pickle_id} not found for this account.")
-    return pickle
+    return _owned(world.pickles, key, pickle_id, "Compute pickle", "pickleId")
