@@ -36,7 +36,7 @@ DOWNLOAD_TIMEOUT_S = 5.0
 UNREACHABLE_TTL_S = 600.0
 
 _SYNTH_SCRIPT = r"""
-import json, sys
+import json, os, sys
 import numpy as np
 import pandas as pd
 spec = json.loads(sys.argv[1])
@@ -60,6 +60,8 @@ bench = pd.DataFrame({c: rng.uniform(0.001, 0.999, len(index)).astype("float32")
 bench.insert(0, "era", eras.values)
 bench.insert(1, "data_type", "live")
 bench.to_parquet(spec["bench"])
+sys.stdout.flush(); sys.stderr.flush()
+os._exit(0)  # skip interpreter teardown: pyarrow's thread pool sometimes aborts there (exit 134)
 """
 
 
