@@ -11,7 +11,6 @@ stderr. Serves until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import shutil
@@ -28,6 +27,7 @@ from numerai_mcp.emulator.settings import (
     S3_MAX_OBJECT_SIZE,
     EmulatorSettings,
 )
+from numerai_mcp.netutil import bind_tcp, is_loopback
 
 log = logging.getLogger("numerai_mcp.emulator")
 
@@ -82,24 +82,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on accepted sockets that
-    # say so, and without it every response waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(2048)
+    sock = bind_tcp(host, port)
     sock.set_inheritable(True)
     return sock
 
@@ -126,7 +110,7 @@ def main(argv: Sequence[str]) -> int:
     from numerai_mcp.redact import install_log_redaction
 
     install_log_redaction()
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback(args.host) and not args.allow_remote:
         print(f"numerai-mcp sandbox: refusing to bind {args.host}: the emulator has no real security. "
               "Use 127.0.0.1, or pass --allow-remote if you really mean it.", file=sys.stderr)
         return 2

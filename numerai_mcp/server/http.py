@@ -8,9 +8,7 @@ and runs local files on behalf of whoever can reach it.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,16 +19,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from numerai_mcp.netutil import bind_tcp, is_loopback
+
 log = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def security_for(host: str, port: int, extra_hosts: Sequence[str]) -> TransportSecuritySettings | None:
@@ -51,11 +42,7 @@ def add_health_route(server: MCPServer[Any]) -> None:
 async def serve_http(server: MCPServer[Any], *, host: str, port: int, extra_hosts: Sequence[str] = ()) -> None:
     """Serve until cancelled; binds first so that port 0 works and the real URL is printed."""
     add_health_route(server)
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(128)  # accept (queue) connections from the moment the URL is printed
+    sock = bind_tcp(host, port)
     bound_port = sock.getsockname()[1]
     app = server.streamable_http_app(
         streamable_http_path="/mcp",

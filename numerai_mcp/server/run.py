@@ -17,6 +17,7 @@ import anyio
 from numerai_mcp.api.credentials import Credentials
 from numerai_mcp.api.errors import CredentialsError
 from numerai_mcp.config import Settings
+from numerai_mcp.netutil import is_loopback
 from numerai_mcp.redact import install_log_redaction
 
 log = logging.getLogger("numerai_mcp")
@@ -48,7 +49,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
         raise SystemExit(f"numerai-mcp: --allowed-root must name existing directories: {', '.join(missing)}")
-    if args.http and not _loopback(args.host):
+    if args.http and not is_loopback(args.host):
         if not args.allow_remote:
             raise SystemExit(
                 f"numerai-mcp: refusing to bind {args.host}: the server reads and runs local files for whoever reaches "
@@ -62,12 +63,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.allow_mutations:
         overrides["allow_mutations"] = True
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
-
-
-def _loopback(host: str) -> bool:
-    from numerai_mcp.server.http import is_loopback
-
-    return is_loopback(host)
 
 
 @contextlib.contextmanager
