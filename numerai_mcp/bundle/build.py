@@ -11,7 +11,6 @@ Free of MCP and of numpy: the server imports it and calls it in a worker thread.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from numerai_mcp.bundle.fileformat import BundleError, read_manifest
 from numerai_mcp.harness.verdict import Verdict
+from numerai_mcp.harness.verdict_store import file_sha256
 from numerai_mcp.progress import ProgressFn, no_progress
 from numerai_mcp.redact import redact
 
@@ -98,7 +98,7 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
         report(1, 4, f"writing the pickle with Python {target.python} ({runtime.python})")
         result = _run_build_script(runtime, bundle_path, output_path, work, probe_files=needs_probe_files)
         mark = _lap(timings, "build", mark)
-        digest, size = _sha256(output_path), output_path.stat().st_size
+        digest, size = file_sha256(output_path), output_path.stat().st_size
         verdict = None
         if validate:
             report(2, 4, "validating the pickle as Numerai would")
@@ -256,14 +256,6 @@ def _validate(path: Path, python: str, manifest: dict[str, Any], result: dict[st
 
 
 # ------------------------------------------------------------------------------ reporting
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _lap(timings: dict[str, float], name: str, mark: float) -> float:

@@ -139,7 +139,6 @@ def _dedupe(items: list[Any]) -> list[Any]:
 def _subimports(out: Replay) -> list[str]:
     found = []
     for call in out.calls:
-        func = call.func
         if (_cloudpickle_call(call, "subimport") and isinstance(call.args, tuple) and len(call.args) == 1
                 and isinstance(call.args[0], str)):
             found.append(call.args[0])

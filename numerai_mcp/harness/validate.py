@@ -10,7 +10,6 @@ sha256. A bad pickle never raises: it is a failed verdict. Bad arguments raise V
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -49,14 +48,6 @@ class _Clock:
         now = time.perf_counter()
         self.timings[key] = round(self.timings.get(key, 0.0) + now - started, 4)
         return now
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_arguments(path: Path, backend: str, timeout_s: float | None, memory_bytes: int | None) -> Path:
@@ -366,7 +357,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         verdict = Verdict(
             passed=passed, summary=_summary(passed, checks, target.python, runtime_label, data_source, clock.timings,
                                             fixes),
-            sha256=report.sha256 if report is not None else _sha256(path), path=str(path),
+            sha256=report.sha256 if report is not None else verdict_store.file_sha256(path), path=str(path),
             size=path.stat().st_size, python_version_detected=detected, python_version_used=target.python,
             backend=backend_used, runtime=runtime_label, pins_source=target.pins_source,
             live_data_source=data_source, checks=checks, fixes=fixes, timings=clock.timings,

@@ -6,6 +6,7 @@ rename) so a concurrent reader never sees half a verdict. The newest verdict win
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -29,6 +30,15 @@ def _path(sha256: str, cache_dir: Path | None) -> Path:
     if not _SHA256.match(digest):
         raise ValueError(f"{sha256!r} is not a sha256 hex digest (64 hex characters).")
     return _folder(cache_dir) / f"{digest}.json"
+
+
+def file_sha256(path: Path) -> str:
+    """The key verdicts are stored under: the sha256 of the file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def remember(verdict: Verdict, cache_dir: Path | None = None) -> None:

@@ -5,7 +5,6 @@ decides the runtime image, because a pickle run by another Python minor version 
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,6 @@ class GateResult:
     verdict: Verdict | None
     python: str | None  # the Python minor version to match the runtime image to, when known
     notes: list[str] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # The scan reads the whole file; past this size (only reachable with skipValidation) the server keeps
@@ -61,7 +52,7 @@ async def check_before_upload(ctx: Context[Any, Any], path: Path, *, skip_valida
     built_with = await anyio.to_thread.run_sync(scanned_python, path)
     if skip_validation:
         return GateResult(None, built_with, ["Uploaded without validation (skipValidation=true)."])
-    sha = await anyio.to_thread.run_sync(file_sha256, path)
+    sha = await anyio.to_thread.run_sync(verdict_store.file_sha256, path)
     verdict = verdict_store.recall(sha, settings.cache_dir)
     notes = []
     if verdict is None or (built_with is not None and verdict.python_version_used != built_with):

@@ -26,7 +26,7 @@ from numerai_mcp.config import Settings
 from numerai_mcp.harness import verdict_store
 from numerai_mcp.tools.common import api_client, async_progress, server_state, tool_errors
 from numerai_mcp.tools.confirm import CONFIRMED, Confirmation, ask, require_confirmation
-from numerai_mcp.tools.gate import check_before_upload, file_sha256, remember_upload, remembered_python, scanned_python
+from numerai_mcp.tools.gate import check_before_upload, remember_upload, remembered_python, scanned_python
 from numerai_mcp.tools.paths import check_input_file
 
 Operation = Literal[
@@ -265,7 +265,7 @@ async def _python_for_create(ctx: Context[Any, Any], filename: str, path: Path |
     """Which Python built the file registered by `create`: from the local copy when given, else from
     this server's own put_file of that filename; unknown otherwise (then say so)."""
     if path is not None:
-        verdict = verdict_store.recall(await anyio.to_thread.run_sync(file_sha256, path), server_state(ctx).settings.cache_dir)
+        verdict = verdict_store.recall(await anyio.to_thread.run_sync(verdict_store.file_sha256, path), server_state(ctx).settings.cache_dir)
         if verdict is not None and verdict.passed:
             return verdict.python_version_used, []
         return await anyio.to_thread.run_sync(scanned_python, path), []
