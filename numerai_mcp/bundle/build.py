@@ -157,9 +157,9 @@ def resolve_target(python_version: str | None, cache_dir: Path, settings: Settin
 
     if python_version not in (None, "", "auto"):
         return load_catalogue(cache_dir).get(str(python_version)), "requested"
-    from numerai_mcp.harness.validate import _live_images  # the harness's bounded, credential-gated API read
+    from numerai_mcp.api.blocking import live_image_rows_or_none
 
-    catalogue = load_catalogue(cache_dir, live_images=_live_images(settings))
+    catalogue = load_catalogue(cache_dir, live_images=live_image_rows_or_none(settings))
     return catalogue.default, f"default from {catalogue.default_source}"
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from numerai_mcp.api.blocking import run_coroutine
+
 if TYPE_CHECKING:
     from numerai_mcp.config import Settings
     from numerai_mcp.harness.runtime import LocalRuntime
@@ -182,31 +184,6 @@ def _remember_unreachable(cache_dir: Path, api_url: str) -> None:
     marker.write_text(json.dumps({"url": api_url, "at": time.time()}))
 
 
-def _run_async(coroutine_factory):  # type: ignore[no-untyped-def]
-    """Run a coroutine to completion from sync code, even when called inside an event loop."""
-    import asyncio
-    import threading
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine_factory())
-    box: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coroutine_factory())
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["value"]
-
-
 async def _download_current(settings: Settings, folder_for_round, data_version: str,  # type: ignore[no-untyped-def]
                             timeout_s: float) -> LiveData:
     import httpx
@@ -250,7 +227,7 @@ def numerai_live_data(settings: Settings, cache_dir: Path, *, data_version: str 
         return base / (f"round-{round_number}" if round_number is not None else time.strftime("day-%Y%m%d"))
 
     try:
-        return _run_async(lambda: _download_current(settings, folder_for_round, data_version, timeout_s)), None
+        return run_coroutine(lambda: _download_current(settings, folder_for_round, data_version, timeout_s)), None
     except Exception as exc:  # any failure falls back to synthetic data; the verdict says why
         _remember_unreachable(cache_dir, settings.api_url)
         return None, redact(f"{type(exc).__name__}: {exc}")[:300]

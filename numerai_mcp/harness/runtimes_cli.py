@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from numerai_mcp.api.blocking import docker_image_rows
 from numerai_mcp.harness.catalogue import (
     KEY_DISTRIBUTIONS,
     SUPPORTED_PYTHONS,
@@ -173,20 +174,6 @@ def update_pins(rows: Sequence[Mapping[str, Any]], *, cache_dir: Path, base_url:
 # ------------------------------------------------------------------ live images
 
 
-def read_live_images(settings: Any) -> list[dict[str, Any]]:
-    """computePickleDockerImages through the API client; NumeraiError subclasses on failure."""
-    import asyncio
-
-    from numerai_mcp.api import operations
-    from numerai_mcp.api.client import NumeraiClient
-
-    async def fetch() -> list[dict[str, Any]]:
-        async with NumeraiClient(settings) as client:
-            return [image.model_dump() for image in await operations.docker_images(client)]
-
-    return asyncio.run(fetch())
-
-
 # ------------------------------------------------------------------ output
 
 
@@ -286,7 +273,7 @@ def _list(args: argparse.Namespace, cache_dir: Path) -> int:
         from numerai_mcp.api.errors import NumeraiError
 
         try:
-            rows = read_live_images(_settings())
+            rows = docker_image_rows(_settings())
         except NumeraiError as exc:
             problem = f"could not read the live images ({exc}); showing the catalogue"
     catalogue = load_catalogue(cache_dir, live_images=rows)
@@ -311,7 +298,7 @@ def _update(args: argparse.Namespace, cache_dir: Path) -> int:
 
         settings = _settings()
         try:
-            rows = read_live_images(settings)
+            rows = docker_image_rows(settings)
         except NumeraiError as exc:
             _fail(f"could not read the live images from {settings.api_url}: {_sentence(str(exc))} The shipped and "
                   "cached pin lists stay in use. Retry when the API answers (check NUMERAI_MCP_AUTH), or pass "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from numerai_mcp.api.blocking import live_image_rows_or_none
 from numerai_mcp.harness.outcome import RunContext, crash_checks, runner_checks
 from numerai_mcp.harness.verdict import Check, Verdict, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
@@ -123,26 +124,6 @@ def _scan_summary(report: Any) -> str:
 # ------------------------------------------------------------------ python version
 
 
-def _live_images(settings: Settings | None) -> list[dict[str, Any]] | None:
-    """Numerai's live image rows when credentials exist and the API answers quickly."""
-    if settings is None or settings.credentials is None:
-        return None
-    from dataclasses import replace
-
-    from numerai_mcp.api import operations
-    from numerai_mcp.api.client import NumeraiClient
-    from numerai_mcp.harness.livedata import _run_async
-
-    async def fetch() -> list[dict[str, Any]]:
-        async with NumeraiClient(replace(settings, request_timeout=5.0, max_retries=0)) as client:
-            return [image.model_dump() for image in await operations.docker_images(client)]
-
-    try:
-        return _run_async(fetch)
-    except Exception:
-        return None
-
-
 def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, settings: Settings | None,
                    ) -> tuple[Runtime, str | None]:
     """(catalogue runtime, detected version label)."""
@@ -151,7 +132,7 @@ def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, s
     detected = report.python_versions if report is not None else []
     detected_label = " or ".join(detected) if detected else None
     explicit = requested not in (None, "", "auto")
-    catalogue = load_catalogue(cache_dir, live_images=None if explicit else _live_images(settings))
+    catalogue = load_catalogue(cache_dir, live_images=None if explicit else live_image_rows_or_none(settings))
     if explicit:
         return catalogue.get(str(requested)), detected_label
     supported = [v for v in detected if v in catalogue.runtimes]

@@ -28,7 +28,7 @@ def test_auto_python_uses_the_live_images_and_live_files(emulator, make_pickle, 
 
 
 def test_live_images_are_read_only_with_credentials(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from numerai_mcp.harness.validate import _live_images
+    from numerai_mcp.api.blocking import live_image_rows_or_none as _live_images
 
     with_key = Settings(api_url=emulator.url, credentials=Credentials.parse(emulator.auth), cache_dir=tmp_path)
     rows = _live_images(with_key)
