@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from numerai_mcp.harness.scan import scan_pickle  # noqa: E402
 
-FIXTURE = REPO.parent / "shared" / "fixtures" / "feature_neutralization.pkl"
+FIXTURE = REPO / "tests" / "fixtures" / "feature_neutralization.pkl"
 REAL = REPO / ".cache" / "test" / "scan-pickles"
 GOAL_MS = 50.0
 

@@ -28,7 +28,7 @@ from numerai_mcp.harness.scan import scan_pickle  # noqa: E402
 from numerai_mcp.harness.validate import validate_pickle  # noqa: E402
 
 GOALS = {"scan_ms": 50.0, "cold_s": 20.0, "warm_s": 3.0}
-FIXTURE = REPO.parent / "shared" / "fixtures" / "feature_neutralization.pkl"
+FIXTURE = REPO / "tests" / "fixtures" / "feature_neutralization.pkl"
 
 
 def bench_scan(path: Path, repeat: int) -> float:

@@ -17,7 +17,7 @@ import pytest
 from tests.support import secret_watch
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,7 +61,7 @@ def test_cache_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixture_pickle() -> Path:
     """Numerai's own feature_neutralization.pkl (Python 3.12, 1 argument). Never modify it."""
-    path = Path(os.environ.get("NUMERAI_MCP_FIXTURES") or SHARED / "fixtures") / "feature_neutralization.pkl"
+    path = FIXTURES / "feature_neutralization.pkl"
     if not path.is_file():
         pytest.fail(f"fixture missing: {path}")
     return path

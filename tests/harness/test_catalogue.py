@@ -27,7 +27,7 @@ from numerai_mcp.harness.catalogue import (
     write_cached_images,
 )
 
-FIXTURE_PINS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "numerai_predict_requirements"
+FIXTURE_PINS = Path(__file__).resolve().parents[1] / "fixtures" / "numerai_predict_requirements"
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
 
 
