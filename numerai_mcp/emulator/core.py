@@ -40,7 +40,7 @@ class Emulator:
         self.url_lifetime_s = settings.url_lifetime_s
         self.requests: Counter[str] = Counter()  # processed requests by kind, for tests and the state view
         self._count_lock = threading.Lock()
-        self.datasets = Datasets(settings.datasets_dir, settings.pythons)
+        self.datasets = Datasets(settings.datasets_dir, settings.pythons, settings.cache_dir)
         context = ValidatorContext(self.datasets, settings.cache_dir, settings.pythons, settings.validation_timeout_s,
                                    work_dir=settings.data_dir / "validation")
         self.validator_name, chosen = ("custom", validator) if validator else default_validator(context,

@@ -32,7 +32,7 @@ _GENERATE_TIMEOUT_S = 300.0
 
 
 def feature_names() -> list[str]:
-    """The 54 feature names shipped as package data (from the fixture pickle's bytes)."""
+    """The 42 feature names shipped as package data (the columns the fixture pickle predicts from)."""
     text = resources.files("numerai_mcp.emulator").joinpath("feature_names.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
@@ -48,9 +48,10 @@ def features_document(names: list[str]) -> dict[str, object]:
 class Datasets:
     """Prepares, lists and resolves the served dataset files."""
 
-    def __init__(self, root: Path, pythons: Mapping[str, Path]) -> None:
+    def __init__(self, root: Path, pythons: Mapping[str, Path], cache_dir: Path | None = None) -> None:
         self.root = root
         self.pythons = dict(pythons)
+        self.cache_dir = cache_dir
         self.ready = threading.Event()
         self.error: str | None = None
 
@@ -82,8 +83,24 @@ class Datasets:
         finally:
             self.ready.set()
 
-    def _generate(self, versions: list[str], names: list[str]) -> None:
+    def _parquet_python(self) -> tuple[Path | None, dict[str, str] | None]:
+        """An interpreter with numpy, pandas and pyarrow: one already at hand, else the harness's pinned
+        runtime (a fresh install of numerai-mcp has no pandas of its own)."""
         python = any_python_with(("numpy", "pandas", "pyarrow"), self.pythons)
+        if python is not None:
+            return python, None
+        try:
+            from numerai_mcp.harness.catalogue import CATALOGUE_DEFAULT_PYTHON
+            from numerai_mcp.harness.runtime import ensure_runtime
+
+            runtime = ensure_runtime(CATALOGUE_DEFAULT_PYTHON, cache_dir=self.cache_dir)
+        except Exception as exc:  # noqa: BLE001 - reported below with the other ways out
+            log.warning("datasets: no pinned runtime to write the live files with: %s", exc)
+            return None, None
+        return runtime.python, {**os.environ, **runtime.env}
+
+    def _generate(self, versions: list[str], names: list[str]) -> None:
+        python, env = self._parquet_python()
         if python is None:
             raise RuntimeError(
                 "No local Python with numpy, pandas and pyarrow was found to write the synthetic live parquet "
@@ -97,7 +114,7 @@ class Datasets:
         for seed, version in enumerate(versions):
             done = subprocess.run(
                 [str(python), "-I", str(script), str(self.root / version), str(names_file), str(LIVE_ROWS), str(seed)],
-                capture_output=True, text=True, timeout=_GENERATE_TIMEOUT_S, stdin=subprocess.DEVNULL,
+                capture_output=True, text=True, timeout=_GENERATE_TIMEOUT_S, stdin=subprocess.DEVNULL, env=env,
             )
             if done.returncode != 0:
                 tail = "\n".join(done.stderr.strip().splitlines()[-5:])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 from typing import Any
 
@@ -23,7 +22,10 @@ def _download(api: Gql, filename: str) -> httpx.Response:
 
 
 def _fixture_features(fixture_pickle: Any) -> set[str]:
-    return set(re.findall(r"feature_[a-z0-9_]+", fixture_pickle.read_bytes().decode("latin-1")))
+    """The columns the fixture's model predicts from, as the static scan reads them."""
+    from numerai_mcp.harness.scan import scan_pickle
+
+    return set(scan_pickle(fixture_pickle).features)
 
 
 def test_list_datasets_names_files_like_numerai(api: Gql) -> None:
@@ -42,7 +44,7 @@ def test_live_parquet_is_shaped_like_numerais_and_covers_the_fixture_features(ap
     assert live.index.name == "id" and live.index.is_unique and 100 <= len(live) <= 1000
     assert set(live["era"]) == {"X"} and set(live["data_type"]) == {"live"}
     features = [c for c in live.columns if c.startswith("feature_")]
-    assert _fixture_features(fixture_pickle) <= set(features) and len(features) == 54
+    assert _fixture_features(fixture_pickle) == set(features) and len(features) == 42
     assert all(str(live[c].dtype) == "int8" for c in features)
     assert live[features].min().min() == 0 and live[features].max().max() == 4
 
@@ -54,7 +56,7 @@ def test_live_parquet_is_shaped_like_numerais_and_covers_the_fixture_features(ap
 def test_features_json_has_feature_sets(api: Gql) -> None:
     document = json.loads(_download(api, "v5.2/features.json").content)
     sets = document["feature_sets"]
-    assert set(sets) >= {"small", "medium", "all"} and len(sets["all"]) == 54
+    assert set(sets) >= {"small", "medium", "all"} and len(sets["all"]) == 42
     assert set(sets["small"]) <= set(sets["medium"]) <= set(sets["all"])
 
 

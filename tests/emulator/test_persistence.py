@@ -22,14 +22,14 @@ pytestmark = pytest.mark.slow
 GOOD = """
 import pandas as pd
 def predict(live):
-    return pd.DataFrame({"prediction": live["feature_idx"].rank(pct=True)}, index=live.index)
+    return pd.DataFrame({"prediction": live["feature_antistrophic_striate_conscriptionist"].rank(pct=True)}, index=live.index)
 """
 SLOW = """
 import time
 import pandas as pd
 def predict(live):
     time.sleep(3)
-    return pd.DataFrame({"prediction": live["feature_idx"].rank(pct=True)}, index=live.index)
+    return pd.DataFrame({"prediction": live["feature_antistrophic_striate_conscriptionist"].rank(pct=True)}, index=live.index)
 """
 
 
