@@ -64,7 +64,13 @@ async def test_whole_flow_create_upload_wait_assign_trigger_logs(settings: Any, 
         assert trigger_id and triggered["trigger"]["id"] == trigger_id
 
         logs = await call(client, "upload_model", {"operation": "get_logs", "triggerId": trigger_id})
-        assert logs["logsTotal"] > 0 and logs["logs"]
+        assert logs["logsTotal"] > 2 and logs["logs"] and logs["nextOffset"] is None
+        first = await call(client, "upload_model", {"operation": "get_logs", "triggerId": trigger_id, "limit": 2})
+        second = await call(client, "upload_model", {"operation": "get_logs", "triggerId": trigger_id,
+                                                     "offset": first["nextOffset"], "limit": 2})
+        assert first["nextOffset"] == 2 and "offset=2" in first["nextStep"]
+        assert [line["message"] for line in first["logs"] + second["logs"]] == [
+            line["message"] for line in logs["logs"][:4]]
 
     assert progress, "no MCP progress notifications arrived during upload and wait"
     state = emulator.state()
