@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.alias_generators import to_camel
 
 # validationStatus values that end validation (numerai-api.md §4); anything else is still pending.
@@ -102,6 +102,7 @@ class DockerImage(ApiModel):
     deprecated: bool | None = None
     experimental: bool | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def python_version(self) -> str | None:
         """'3.12' from the image name ('numerai_predict_py_3_12') or display name ('Python 3.12')."""

@@ -83,12 +83,7 @@ class PutSummary(ApiModel):
     mib_per_s: float
 
 
-class ImageSummary(ApiModel):
-    id: str
-    name: str | None = None
-    image: str | None = None
-    tag: str | None = None
-    python_version: str | None = None
+class ImageSummary(DockerImage):
     chosen_because: str
 
 
@@ -122,9 +117,7 @@ def _require(operation: str, provided: dict[str, Any]) -> None:
 
 
 def _image_summary(choice: deploy.ImageChoice) -> ImageSummary:
-    img = choice.image
-    return ImageSummary(id=img.id, name=img.name, image=img.image, tag=img.tag, python_version=img.python_version,
-                        chosen_because=choice.how)
+    return ImageSummary(**choice.image.model_dump(exclude={"python_version"}), chosen_because=choice.how)
 
 
 async def _register(
