@@ -7,6 +7,8 @@ ours are dockerImage, dataVersion, wait, waitSeconds, clearWebhook, disable, off
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -173,85 +175,115 @@ async def upload_model(
     offset: Annotated[int, Field(description="get_logs: first line to return.", ge=0)] = 0,
     limit: Annotated[int, Field(description="get_logs: most lines to return.", ge=1, le=2000)] = 200,
 ) -> UploadModelResult:
-    provided = {"modelId": modelId, "filename": filename, "presignedUrl": presignedUrl, "localPath": localPath,
-                "pickleId": pickleId, "triggerId": triggerId}
-    _require(operation, provided)
-    settings = server_state(ctx).settings
-    path = check_input_file(localPath, settings) if localPath else None  # before any network call
+    call = Call(
+        ctx=ctx, answer=answer, model_id=modelId, filename=filename, presigned_url=presignedUrl, pickle_id=pickleId,
+        trigger_id=triggerId, trigger_validation=triggerValidation, docker_image=dockerImage, data_version=dataVersion,
+        wait=wait, wait_s=waitSeconds, clear_webhook=clearWebhook, disable=disable, skip_validation=skipValidation,
+        offset=offset, limit=limit,
+    )
+    _require(operation, {"modelId": modelId, "filename": filename, "presignedUrl": presignedUrl,
+                         "localPath": localPath, "pickleId": pickleId, "triggerId": triggerId})
+    call.path = check_input_file(localPath, server_state(ctx).settings) if localPath else None  # before any network call
+    handler = HANDLERS.get(operation)
+    if handler is None:
+        raise ToolError(f"Unknown operation {operation!r}. Expected one of: {', '.join(OPERATIONS)}.")
     with tool_errors():
         async with api_client(ctx) as client:
             client.require_credentials()
-            if operation == "get_upload_auth":
-                name = filename or (path.name if path else "model.pkl")
-                auth = await ops.upload_auth(client, name, modelId)
-                return UploadModelResult(
-                    operation=operation, upload_auth=auth,
-                    summary=f"Presigned URL for {auth.filename} (server-side name).",
-                    next_step=f"upload_model operation='put_file' with this presignedUrl and localPath, then "
-                    f"operation='create' filename={auth.filename!r} modelId={modelId!r}.",
-                )
-            if operation == "put_file":
-                assert path is not None and presignedUrl is not None
-                gate = await check_before_upload(ctx, path, skip_validation=skipValidation)
-                put = await _put(ctx, presignedUrl, path)
-                remember_upload(ctx, presignedUrl, gate.python)
-                return UploadModelResult(
-                    operation=operation, put=put, warnings=gate.notes,
-                    summary=f"Uploaded {path.name}: {put.size} bytes, MD5 {put.md5} verified by the store.",
-                    next_step="upload_model operation='create' with the server-side filename from get_upload_auth "
-                    "(the runtime image will match the pickle's Python).",
-                )
-            if operation in ("create", "upload"):
-                assert modelId is not None
-                if operation == "upload":
-                    assert path is not None
-                    gate = await check_before_upload(ctx, path, skip_validation=skipValidation)
-                    python, notes = gate.python, gate.notes
-                else:
-                    assert filename is not None
-                    python, notes = await _python_for_create(ctx, filename, path)
-                # Resolve the image first: a bad or mismatched dockerImage must cost no upload and register nothing.
-                choice = await deploy.resolve_docker_image(client, dockerImage, pickle_python=python)
-                version = await deploy.resolve_data_version(client, dataVersion)
-                if operation == "create":
-                    assert filename is not None
-                    pickle, line = await _register(client, filename=filename, model_id=modelId, choice=choice, version=version)
-                    return _registered(operation, pickle, line[0].upper() + line[1:], choice, version, warnings=notes)
-                assert path is not None
-                auth = await ops.upload_auth(client, path.name, modelId)
-                put = await _put(ctx, auth.url, path)
-                pickle, line = await _register(client, filename=auth.filename, model_id=modelId, choice=choice, version=version)
-                return _registered(operation, pickle, f"Uploaded {path.name} ({put.size} bytes, MD5 verified) and {line}",
-                                   choice, version, put=put, warnings=notes)
-            if operation == "list":
-                return await _list(ctx, client, pickle_id=pickleId, model_id=modelId, wait=wait, wait_s=waitSeconds)
-            if operation == "assign":
-                assert modelId is not None
-                why = ("Disabling stops Numerai from running this model every round" if disable
-                       else "Assigning decides what Numerai runs for this model every round")
-                require_confirmation(answer, why=why, retry_hint="the same arguments and")
-                return await _assign(client, model_id=modelId, pickle_id=pickleId, disable=disable, clear_webhook=clearWebhook)
-            if operation == "trigger":
-                return await _trigger(ctx, client, pickle_id=pickleId, model_id=modelId,
-                                      trigger_validation=triggerValidation, wait=wait, wait_s=waitSeconds)
-            if operation == "get_logs":
-                return await _logs(client, trigger_id=triggerId, pickle_id=pickleId, offset=offset, limit=limit)
-            if operation == "list_docker_images":
-                images = await ops.docker_images(client)
-                default = next((i for i in images if i.default), None)
-                return UploadModelResult(
-                    operation=operation, docker_images=images,
-                    summary=f"{len(images)} runtime images; default: {default.name if default else 'none'}.",
-                    next_step="Pass the one matching the Python that built the pickle as dockerImage to create/upload.",
-                )
-            if operation == "list_data_versions":
-                versions = await ops.data_versions(client)
-                default_version = next((v for v in versions if v.default), None)
-                return UploadModelResult(
-                    operation=operation, data_versions=versions,
-                    summary=f"{len(versions)} data versions; default: {default_version.name if default_version else 'none'}.",
-                )
-    raise ToolError(f"Unknown operation {operation!r}. Expected one of: {', '.join(OPERATIONS)}.")
+            return await handler(call, client)
+
+
+@dataclass
+class Call:
+    """One upload_model call's arguments, checked: what every operation handler receives."""
+
+    ctx: Context[Any, Any]
+    answer: Confirmation | None
+    model_id: str | None
+    filename: str | None
+    presigned_url: str | None
+    pickle_id: str | None
+    trigger_id: str | None
+    trigger_validation: bool
+    docker_image: str | None
+    data_version: str | None
+    wait: bool
+    wait_s: int
+    clear_webhook: bool
+    disable: bool
+    skip_validation: bool
+    offset: int
+    limit: int
+    path: Path | None = None
+
+
+async def _op_get_upload_auth(call: Call, client: NumeraiClient) -> UploadModelResult:
+    name = call.filename or (call.path.name if call.path else "model.pkl")
+    auth = await ops.upload_auth(client, name, call.model_id)
+    return UploadModelResult(
+        operation="get_upload_auth", upload_auth=auth,
+        summary=f"Presigned URL for {auth.filename} (server-side name).",
+        next_step=f"upload_model operation='put_file' with this presignedUrl and localPath, then "
+        f"operation='create' filename={auth.filename!r} modelId={call.model_id!r}.",
+    )
+
+
+async def _op_put_file(call: Call, client: NumeraiClient) -> UploadModelResult:
+    assert call.path is not None and call.presigned_url is not None
+    gate = await check_before_upload(call.ctx, call.path, skip_validation=call.skip_validation)
+    put = await _put(call.ctx, call.presigned_url, call.path)
+    remember_upload(call.ctx, call.presigned_url, gate.python)
+    return UploadModelResult(
+        operation="put_file", put=put, warnings=gate.notes,
+        summary=f"Uploaded {call.path.name}: {put.size} bytes, MD5 {put.md5} verified by the store.",
+        next_step="upload_model operation='create' with the server-side filename from get_upload_auth "
+        "(the runtime image will match the pickle's Python).",
+    )
+
+
+async def _resolve_target(call: Call, client: NumeraiClient, python: str | None) -> tuple[deploy.ImageChoice, DataVersion | None]:
+    """Image and data version, resolved before anything is sent: a bad or mismatched dockerImage must cost no
+    upload and register nothing."""
+    choice = await deploy.resolve_docker_image(client, call.docker_image, pickle_python=python)
+    return choice, await deploy.resolve_data_version(client, call.data_version)
+
+
+async def _op_create(call: Call, client: NumeraiClient) -> UploadModelResult:
+    assert call.model_id is not None and call.filename is not None
+    python, notes = await _python_for_create(call.ctx, call.filename, call.path)
+    choice, version = await _resolve_target(call, client, python)
+    pickle, line = await _register(client, filename=call.filename, model_id=call.model_id, choice=choice, version=version)
+    return _registered("create", pickle, line[0].upper() + line[1:], choice, version, warnings=notes)
+
+
+async def _op_upload(call: Call, client: NumeraiClient) -> UploadModelResult:
+    assert call.model_id is not None and call.path is not None
+    gate = await check_before_upload(call.ctx, call.path, skip_validation=call.skip_validation)
+    choice, version = await _resolve_target(call, client, gate.python)
+    auth = await ops.upload_auth(client, call.path.name, call.model_id)
+    put = await _put(call.ctx, auth.url, call.path)
+    pickle, line = await _register(client, filename=auth.filename, model_id=call.model_id, choice=choice, version=version)
+    return _registered("upload", pickle, f"Uploaded {call.path.name} ({put.size} bytes, MD5 verified) and {line}",
+                       choice, version, put=put, warnings=gate.notes)
+
+
+async def _op_list_docker_images(call: Call, client: NumeraiClient) -> UploadModelResult:
+    images = await ops.docker_images(client)
+    default = next((i for i in images if i.default), None)
+    return UploadModelResult(
+        operation="list_docker_images", docker_images=images,
+        summary=f"{len(images)} runtime images; default: {default.name if default else 'none'}.",
+        next_step="Pass the one matching the Python that built the pickle as dockerImage to create/upload.",
+    )
+
+
+async def _op_list_data_versions(call: Call, client: NumeraiClient) -> UploadModelResult:
+    versions = await ops.data_versions(client)
+    default = next((v for v in versions if v.default), None)
+    return UploadModelResult(
+        operation="list_data_versions", data_versions=versions,
+        summary=f"{len(versions)} data versions; default: {default.name if default else 'none'}.",
+    )
 
 
 async def _python_for_create(ctx: Context[Any, Any], filename: str, path: Path | None) -> tuple[str | None, list[str]]:
@@ -277,9 +309,8 @@ async def _put(ctx: Context[Any, Any], url: str, path: Path) -> PutSummary:
                       seconds=round(result.seconds, 3), mib_per_s=round(result.mib_per_s, 1))
 
 
-async def _list(
-    ctx: Context[Any, Any], client: NumeraiClient, *, pickle_id: str | None, model_id: str | None, wait: bool, wait_s: int
-) -> UploadModelResult:
+async def _op_list(call: Call, client: NumeraiClient) -> UploadModelResult:
+    ctx, pickle_id, model_id, wait, wait_s = call.ctx, call.pickle_id, call.model_id, call.wait, call.wait_s
     if wait:
         if not pickle_id:
             raise ToolError("wait=true needs pickleId (the pickle whose validation to wait for).")
@@ -314,14 +345,18 @@ def _validation_result(pickle: Pickle, finished: bool, wait_s: int | None) -> Up
                              trigger_id=trig.id if trig else None)
 
 
-async def _assign(
-    client: NumeraiClient, *, model_id: str, pickle_id: str | None, disable: bool, clear_webhook: bool
-) -> UploadModelResult:
+async def _op_assign(call: Call, client: NumeraiClient) -> UploadModelResult:
+    assert call.model_id is not None
+    model_id, pickle_id, disable = call.model_id, call.pickle_id, call.disable
     if disable and pickle_id:
         raise ToolError("Pass either pickleId (assign it) or disable=true (unassign), not both.")
     if not disable and not pickle_id:
         raise ToolError("operation='assign' needs pickleId; to stop hosted runs for the slot, pass disable=true instead.")
-    model, notes = await deploy.assign_and_confirm(client, model_id, None if disable else pickle_id, clear_webhook=clear_webhook)
+    why = ("Disabling stops Numerai from running this model every round" if disable
+           else "Assigning decides what Numerai runs for this model every round")
+    require_confirmation(call.answer, why=why, retry_hint="the same arguments and")
+    model, notes = await deploy.assign_and_confirm(client, model_id, None if disable else pickle_id,
+                                                   clear_webhook=call.clear_webhook)
     if disable:
         summary = f"Hosted runs disabled for {model.name}: no pickle is assigned."
         next_step = "Assign a validated pickle to resume hosted runs."
@@ -331,16 +366,13 @@ async def _assign(
     return UploadModelResult(operation="assign", model=model, summary=summary, next_step=next_step, warnings=notes)
 
 
-async def _trigger(
-    ctx: Context[Any, Any], client: NumeraiClient, *, pickle_id: str | None, model_id: str | None,
-    trigger_validation: bool, wait: bool, wait_s: int,
-) -> UploadModelResult:
-    pickle, trig = await deploy.trigger_run(client, pickle_id=pickle_id, model_id=model_id,
-                                            trigger_validation=trigger_validation)
+async def _op_trigger(call: Call, client: NumeraiClient) -> UploadModelResult:
+    pickle, trig = await deploy.trigger_run(client, pickle_id=call.pickle_id, model_id=call.model_id,
+                                            trigger_validation=call.trigger_validation)
     finished = trig.finished
-    if wait and not finished:
-        latest, finished = await deploy.wait_for_trigger(client, pickle.id, trig.id, timeout_s=wait_s,
-                                                         progress=async_progress(ctx))
+    if call.wait and not finished:
+        latest, finished = await deploy.wait_for_trigger(client, pickle.id, trig.id, timeout_s=call.wait_s,
+                                                         progress=async_progress(call.ctx))
         trig = latest or trig
     state = f"{trig.status}" + (f": {trig.last_description}" if trig.last_description else "")
     return UploadModelResult(
@@ -351,9 +383,8 @@ async def _trigger(
     )
 
 
-async def _logs(
-    client: NumeraiClient, *, trigger_id: str | None, pickle_id: str | None, offset: int, limit: int
-) -> UploadModelResult:
+async def _op_get_logs(call: Call, client: NumeraiClient) -> UploadModelResult:
+    trigger_id, pickle_id, offset, limit = call.trigger_id, call.pickle_id, call.offset, call.limit
     if not trigger_id and not pickle_id:
         raise ToolError("operation='get_logs' needs triggerId, or pickleId to read its newest run's logs.")
     trigger = None
@@ -375,6 +406,20 @@ async def _logs(
         next_offset=page.next_offset, summary=f"Logs of trigger {trigger_id or '(diagnostics)'}: {shown}.",
         next_step=f"Call get_logs again with offset={page.next_offset} for more." if page.next_offset else None,
     )
+
+
+HANDLERS: dict[str, Callable[[Call, NumeraiClient], Awaitable[UploadModelResult]]] = {
+    "get_upload_auth": _op_get_upload_auth,
+    "put_file": _op_put_file,
+    "create": _op_create,
+    "upload": _op_upload,
+    "list": _op_list,
+    "assign": _op_assign,
+    "trigger": _op_trigger,
+    "get_logs": _op_get_logs,
+    "list_docker_images": _op_list_docker_images,
+    "list_data_versions": _op_list_data_versions,
+}
 
 
 def register(server: MCPServer[Any], settings: Settings) -> None:
