@@ -40,7 +40,10 @@ def header_credentials(ctx: Context[Any, Any]) -> Credentials | None:
 
 
 def credentials_source(ctx: Context[Any, Any]) -> str:
-    if header_credentials(ctx) is not None:
+    # Only look for the header: parsing it here would register its secret a second time, and only
+    # api_client's registration is released when the request ends.
+    headers = ctx.headers
+    if headers and headers.get("authorization"):
         return "this request's Authorization header"
     return "server configuration" if server_state(ctx).settings.credentials else "none"
 
