@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from numerai_mcp.harness.catalogue import image_for
+
 CLASSIC = 8
 SIGNALS = 11
 CRYPTO = 12
@@ -52,7 +54,7 @@ class DockerImage:
 
     @property
     def image(self) -> str:
-        return f"numerai_predict_py_{self.python.replace('.', '_')}"
+        return image_for(self.python)
 
     @property
     def reference(self) -> str:
