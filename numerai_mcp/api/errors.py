@@ -6,10 +6,11 @@ model or logged without leaking a key.
 
 from __future__ import annotations
 
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.redact import redact
 
 
-class NumeraiError(Exception):
+class NumeraiError(NumeraiMcpError):
     """Base class: something about talking to Numerai went wrong."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
