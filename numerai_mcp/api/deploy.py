@@ -167,7 +167,7 @@ async def assign_and_confirm(
         if (pickle.validation_status or "").lower() != VALIDATION_OK:
             raise FlowError(
                 f"Pickle {pickle_id} has validationStatus={pickle.validation_status!r}; only a 'validated' pickle "
-                "can be assigned. Wait with upload_model operation='list' pickleId=… wait=true, and read the logs "
+                f"can be assigned. Wait with upload_model operation='list' pickleId={pickle_id!r} wait=true, and read the logs "
                 "with get_logs if it failed."
             )
         if pickle.model_id and pickle.model_id != model_id:
@@ -270,3 +270,37 @@ def page_logs(lines: list[LogLine], *, trigger_id: str | None, offset: int, limi
         page.append(LogLine(timestamp=line.timestamp, message=message))
     end = offset + len(page)
     return LogPage(trigger_id=trigger_id, lines=page, total=len(lines), offset=offset, next_offset=end if end < len(lines) else None)
+
+
+# Numerai's failure descriptions (numerai-api.md §5) and what to do about each; matched on words because
+# only these texts are known and new ones appear.
+_FAILURE_FIXES: tuple[tuple[str, str], ...] = (
+    ("segmentation fault", "The runtime image's Python does not match the Python that built the pickle. {python_fix}"),
+    ("unknown opcode", "A pickle built by one Python minor version ran on another. {python_fix}"),
+    ("pickle incompatible", "The pickle was built with another Python version. {python_fix}"),
+    ("no currently open rounds", "Nothing is wrong with the model: no round is open now. Trigger it again once the "
+                                 "next round opens (or wait: Numerai runs it every round by itself)."),
+    ("import error", "The pickle imports a module Numerai's image lacks (a local module or an unpinned library): "
+                     "pickle that code by value or use only the image's pinned packages, then upload again."),
+    ("nan prediction", "Some predictions are NaN: fill missing features inside predict, then upload again."),
+    ("between 0 and 1", "Predictions must lie in [0, 1]: rank them per era inside predict, then upload again."),
+    ("must have 1 or 2 arguments", "predict must take 1 or 2 parameters (no defaults, *args or **kwargs)."),
+    ("returned none", "predict must return a pandas DataFrame with a 'prediction' column."),
+    ("instead of pd.dataframe", "predict must return exactly a pandas DataFrame."),
+    ("insufficient permission", "The key lacks a scope: add it at numer.ai → Account → Custom API Keys."),
+    ("memory", "predict needs more than Numerai's 4 GB: predict in batches or use float32, then upload again."),
+    ("timeout", "predict takes longer than Numerai's 10 minutes on 1 CPU: make it faster, then upload again."),
+    ("timed out", "predict takes longer than Numerai's 10 minutes on 1 CPU: make it faster, then upload again."),
+)
+
+
+def explain_failure(description: str | None, *, python_fix: str) -> str:
+    """What to do about a failed validation or run, from Numerai's one-line description.
+
+    `python_fix` is the caller's concrete advice for a Python mismatch (which image to register with)."""
+    text = (description or "").lower()
+    for words, fix in _FAILURE_FIXES:
+        if words in text:
+            return fix.format(python_fix=python_fix)
+    return ("Read the logs (upload_model operation='get_logs'); validate_pickle reproduces most failures locally "
+            "with the fix for each.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -20,9 +20,8 @@ if TYPE_CHECKING:
 class ServerState:
     settings: Settings
     http: httpx.AsyncClient  # one pool for GraphQL and uploads, whatever the credentials
-    # server-side filename -> Python minor version of the pickle put there by this process, so that
-    # a later `create` can pick the matching runtime image without being told again
-    uploaded_python: dict[str, str | None] = field(default_factory=dict)
+    # What the server learns about uploaded files is not kept here but on disk (uploads.memory), so that the
+    # next server process (clients that start one per call) knows it too.
 
 
 def lifespan_for(settings: Settings):  # type: ignore[no-untyped-def]

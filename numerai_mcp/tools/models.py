@@ -15,7 +15,7 @@ from numerai_mcp.api import operations as ops
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import CLASSIC_TOURNAMENT, Settings
 from numerai_mcp.tools.common import api_client, tool_errors
-from numerai_mcp.tools.confirm import Confirmation, ask, require_confirmation
+from numerai_mcp.tools.confirm import CONFIRMED, Answer, Confirmation, ask, require_confirmation
 
 MAX_NAME_LENGTH = 20
 # "username-safe" (numerai-api.md §2.3): letters, digits and underscores.
@@ -56,14 +56,21 @@ def check_model_name(name: str) -> str:
     return cleaned
 
 
-async def _ask_create(name: str, confirm: bool, ctx: Context[Any, Any]) -> Confirmation | Elicit[Confirmation] | None:
-    return ask(ctx, confirm, f"Create the Numerai model slot {name.strip()!r}? A slot cannot be deleted through the API.")
+async def _ask_create(name: str, tournament: int, confirm: bool, ctx: Context[Any, Any],
+                      ) -> Confirmation | Elicit[Confirmation] | None:
+    try:
+        cleaned = check_model_name(name)
+    except ToolError:
+        return CONFIRMED  # a malformed call: the body refuses it without bothering the user
+    if tournament != CLASSIC_TOURNAMENT:
+        return CONFIRMED
+    return ask(ctx, confirm, f"Create the Numerai model slot {cleaned!r}? A slot cannot be deleted through the API.")
 
 
 async def create_model(
     name: Annotated[str, Field(description="New model name: ≤ 20 characters, letters, digits, underscores.", max_length=64)],
     ctx: Context[Any, Any],
-    answer: Annotated[Confirmation | None, Resolve(_ask_create)],
+    answer: Annotated[Answer, Resolve(_ask_create)],
     tournament: Annotated[int, Field(description="Tournament id; model uploads exist only in Numerai Classic (8).")] = CLASSIC_TOURNAMENT,
     confirm: Annotated[bool, Field(description="true once the user agreed to create this slot (needed when the client cannot ask the user itself).")] = False,
 ) -> CreatedModel:

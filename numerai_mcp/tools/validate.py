@@ -52,10 +52,11 @@ def verdict_view(verdict: Verdict, next_step: str) -> VerdictView:
 
 def next_step_for(verdict: Verdict, path: Path) -> str:
     if verdict.passed:
-        return (f"upload_model operation='upload' localPath={str(path)!r} modelId=… — the runtime image for Python "
+        return (f"upload_model operation='upload' localPath={str(path)!r} modelId=(the slot's id, from create_model or "
+                f"graphql_query `query {{ account {{ models {{ id name }} }} }}`): the runtime image for Python "
                 f"{verdict.python_version_used} is chosen automatically.")
-    first = verdict.fixes[0] if verdict.fixes else "see the failed checks"
-    return f"Do not upload this file. Fix: {first} Then validate again (or rebuild with build_pickle)."
+    return ("Do not upload this file: apply the fix above (fixes lists them all), then validate again, or rebuild it "
+            "with build_pickle.")
 
 
 def run_validation(settings: Settings, path: Path, progress: Any, **options: Any) -> Verdict:

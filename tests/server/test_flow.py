@@ -97,22 +97,70 @@ async def test_step_by_step_operations_match_numerais_skill(settings: Any, pickl
         assert versions["dataVersions"]
 
 
-async def test_create_matches_the_image_to_the_pickle_or_says_it_used_the_default(settings: Any, pickle_path: Path) -> None:
+async def test_create_matches_the_image_to_the_pickle_even_in_another_server_process(
+        settings: Any, pickle_path: Path) -> None:
     async with in_process(settings) as client:
         model_id = (await call(client, "create_model", {"name": "default_img", "confirm": True}))["id"]
         names = []
         for _ in range(2):
             auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
-            await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
-                                                "localPath": str(pickle_path)})
+            put = await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
+                                                      "localPath": str(pickle_path)})
+            assert put["serverFilename"] == auth["uploadAuth"]["filename"] and put["pythonVersion"] == "3.12"
+            assert f"filename={put['serverFilename']!r}" in put["nextStep"] and repr(model_id) in put["nextStep"]
             names.append(auth["uploadAuth"]["filename"])
         matched = await call(client, "upload_model", {"operation": "create", "modelId": model_id, "filename": names[0]})
     assert matched["dockerImage"]["chosenBecause"] == "matched to the pickle's Python 3.12"
-    async with in_process(settings) as other_session:  # this server never saw the file: it cannot know its Python
-        blind = await call(other_session, "upload_model", {"operation": "create", "modelId": model_id,
+    async with in_process(settings) as other_session:  # a new server: what put_file learnt is read back from disk
+        again = await call(other_session, "upload_model", {"operation": "create", "modelId": model_id,
                                                            "filename": names[1]})
-    assert "default" in blind["dockerImage"]["chosenBecause"] and "default" in blind["summary"]
-    assert any("pass localPath" in w for w in blind["warnings"])
+    assert again["dockerImage"]["chosenBecause"] == "matched to the pickle's Python 3.12"
+    assert again["pythonVersion"] == "3.12" and not again["warnings"]
+
+
+async def test_create_accepts_the_name_the_agent_asked_for(settings: Any, pickle_path: Path) -> None:
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "skill_name", "confirm": True}))["id"]
+        auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id,
+                                                   "filename": "model.pkl"})
+        await call(client, "upload_model", {"operation": "put_file", "presignedUrl": auth["uploadAuth"]["url"],
+                                            "localPath": str(pickle_path)})
+    async with in_process(settings) as other_session:
+        created = await call(other_session, "upload_model", {"operation": "create", "modelId": model_id,
+                                                             "filename": "model.pkl"})
+        listed = await call(other_session, "upload_model", {"operation": "list", "filename": "model.pkl",
+                                                            "modelId": model_id})
+    assert created["pickle"]["filename"] == auth["uploadAuth"]["filename"] == created["serverFilename"]
+    assert any("'model.pkl' is the name given to get_upload_auth" in w for w in created["warnings"])
+    assert created["dockerImage"]["pythonVersion"] == "3.12"
+    assert listed["pickle"]["id"] == created["pickle"]["id"]
+
+
+async def test_create_refuses_a_file_of_unknown_python_unless_told_which(settings: Any, pickle_path: Path) -> None:
+    import httpx
+
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "foreign", "confirm": True}))["id"]
+        names = []
+        for _ in range(2):
+            async with NumeraiClient(settings) as api:  # another program asks for the URL and uploads the bytes
+                data = await api.query("query($m: ID) { computePickleUploadAuth(modelId: $m) { filename url } }",
+                                       {"m": model_id})
+            auth = data["computePickleUploadAuth"]
+            async with httpx.AsyncClient() as http:
+                assert (await http.put(auth["url"], content=pickle_path.read_bytes())).status_code == 200
+            names.append(auth["filename"])
+        refused = await error_of(client, "upload_model", {"operation": "create", "modelId": model_id,
+                                                          "filename": names[0]})
+        assert "don't know which Python built" in refused and "localPath=" in refused and "dockerImage=" in refused
+        assert not [p for p in (await call(client, "upload_model", {"operation": "list"}))["pickles"]
+                    if p["filename"] in names], "a refused create registered something"
+        told = await call(client, "upload_model", {"operation": "create", "modelId": model_id, "filename": names[0],
+                                                   "dockerImage": "Python 3.12"})
+        assert told["dockerImage"]["chosenBecause"] == "as requested" and told["warnings"]
+        read = await call(client, "upload_model", {"operation": "create", "modelId": model_id, "filename": names[1],
+                                                   "localPath": str(pickle_path)})
+        assert read["dockerImage"]["chosenBecause"] == "matched to the pickle's Python 3.12"
 
 
 async def test_an_explicit_image_that_does_not_match_the_pickle_is_refused(settings: Any, pickle_path: Path, emulator: Any) -> None:
@@ -329,10 +377,32 @@ async def test_irreversible_steps_ask_the_user_through_elicitation(settings: Any
     assert "No pickle with id" in message  # confirmed, then refused by the real checks
 
 
+async def test_a_model_cannot_confirm_for_its_user_when_the_client_can_ask(settings: Any, emulator: Any) -> None:
+    from mcp.types import ElicitResult
+
+    asked: list[str] = []
+
+    async def user_declines(_ctx: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    async with in_process(settings, elicitation_callback=user_declines) as client:
+        message = await error_of(client, "create_model", {"name": "forced_yes", "confirm": True})
+        assert "declined" in message and "nothing was done" in message
+        disabled = await error_of(client, "upload_model", {"operation": "assign", "modelId": "m1", "disable": True,
+                                                           "confirm": True})
+        assert "declined" in disabled
+        bad_name = await error_of(client, "create_model", {"name": "bad name!", "confirm": True})
+    assert len(asked) == 2 and "forced_yes" in asked[0] and "Stop hosted runs for model m1" in asked[1]
+    assert "letters, digits and underscores" in bad_name  # a malformed call is refused without asking the user
+    assert not [m for m in emulator.state()["models"] if m["name"] == "forced_yes"]
+
+
 async def test_without_elicitation_irreversible_steps_need_confirm_true(settings: Any, emulator: Any) -> None:
     async with in_process(settings) as client:
         message = await error_of(client, "create_model", {"name": "unconfirmed"})
-        assert "confirm=true" in message
+        assert "confirm=true" in message and "cannot show the user a confirmation question" in message
+        assert "ask the user in the conversation" in message
         message = await error_of(client, "upload_model", {"operation": "assign", "modelId": "m1", "disable": True})
         assert "Disabling stops Numerai from running this model" in message and "confirm=true" in message
     assert not [m for m in emulator.state()["models"] if m["name"] == "unconfirmed"]
