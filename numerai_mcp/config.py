@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from numerai_mcp.api.credentials import Credentials, load_credentials
+from numerai_mcp.api.errors import CredentialsError
 
 DEFAULT_API_URL = "https://api-tournament.numer.ai"
 CLASSIC_TOURNAMENT = 8
@@ -49,16 +50,33 @@ class Settings:
     retry_backoff: float = 0.5
     poll_initial: float = 1.0  # first wait between status polls; grows x1.5
     poll_max: float = 15.0  # Numerai's own clients poll every 15-20 s
+    # Why `credentials` is None although a key was configured (malformed): tools that need the key say this;
+    # validate and build, which need none, work regardless.
+    credentials_problem: str | None = None
+    # Over HTTP, a request without its own Authorization header may use this server's key only when the
+    # operator said so (serve --allow-server-key, or --sandbox whose key is not a real one).
+    allow_server_key: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Build settings from `env` (default os.environ); keyword overrides win."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, strict_credentials: bool = True,
+                 **overrides: object) -> Settings:
+        """Build settings from `env` (default os.environ); keyword overrides win.
+
+        A malformed key raises CredentialsError, unless `strict_credentials` is False: then it is recorded in
+        `credentials_problem` for the commands that need a key, and the others run."""
         env = os.environ if env is None else env
         roots_text = env.get("NUMERAI_MCP_ALLOWED_ROOTS", "").strip()
         roots = tuple(Path(p).expanduser().resolve() for p in roots_text.split(os.pathsep) if p) or None
+        try:
+            credentials, problem = load_credentials(env), None
+        except CredentialsError as exc:
+            if strict_credentials:
+                raise
+            credentials, problem = None, str(exc)
         settings = cls(
             api_url=(env.get("NUMERAI_API_URL") or DEFAULT_API_URL).rstrip("/") or DEFAULT_API_URL,
-            credentials=load_credentials(env),
+            credentials=credentials,
+            credentials_problem=problem,
             cache_dir=default_cache_dir(env),
             allowed_roots=roots,
             allow_mutations=_truthy(env.get("NUMERAI_MCP_ALLOW_MUTATIONS")),

@@ -61,6 +61,17 @@ def redact(text: object) -> str:
     return out
 
 
+def redact_json(value: object) -> object:
+    """A copy of a JSON-like value (dicts, lists, scalars) with every string redacted, keys included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_json(v) for v in value]
+    return value
+
+
 class RedactingFilter(logging.Filter):
     """Logging filter that masks secrets in the final message and any traceback."""
 

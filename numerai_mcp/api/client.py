@@ -123,6 +123,8 @@ class NumeraiClient:
         return self.credentials is not None
 
     def require_credentials(self) -> Credentials:
+        if self.credentials is None and self.settings.credentials_problem:
+            raise CredentialsError(self.settings.credentials_problem)
         if self.credentials is None:
             raise CredentialsError(
                 "API keys required for this action: no Numerai credentials are configured.",

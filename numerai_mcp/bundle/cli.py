@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
 
     try:
         result = build_pickle(args.bundle, args.output, python_version=args.python, validate=not args.no_validate,
-                              settings=Settings.from_env(), progress=None if args.json else _print_progress)
+                              settings=Settings.from_env(strict_credentials=False), progress=None if args.json else _print_progress)
     except BundleError as exc:
         print(f"numerai-mcp build: bad bundle: {redact(exc)}", file=sys.stderr)
         return 2

@@ -78,7 +78,7 @@ def validate_main(argv: list[str]) -> int:
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(strict_credentials=False)  # validation needs no key
         verdict = validate_pickle(
             args.pickle, python_version=args.python, live_data=args.live_data, benchmark_data=args.benchmark_data,
             backend=args.backend, timeout_s=args.timeout, allow_unsafe=args.allow_unsafe, settings=settings,

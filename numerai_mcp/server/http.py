@@ -8,6 +8,7 @@ and runs local files on behalf of whoever can reach it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,12 +25,29 @@ from numerai_mcp.netutil import bind_tcp, is_loopback
 log = logging.getLogger(__name__)
 
 
-def security_for(host: str, port: int, extra_hosts: Sequence[str]) -> TransportSecuritySettings | None:
-    """None keeps the SDK's loopback defaults; a remote bind lists exactly the hosts it answers to."""
-    if is_loopback(host) and not extra_hosts:
-        return None
-    hosts = [f"{h}:*" for h in (host, *extra_hosts)] + [host, *extra_hosts]
-    origins = [f"http://{h}:{port}" for h in (host, *extra_hosts)] + [f"https://{h}" for h in extra_hosts]
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def host_header_name(host: str) -> str:
+    """How a bind address appears in a Host header: IPv6 bracketed and in its short form (0:0:…:1 → [::1])."""
+    bare = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        return bare.lower()
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def security_for(host: str, port: int, extra_hosts: Sequence[str]) -> TransportSecuritySettings:
+    """Host/Origin (DNS-rebinding) protection for every bind address: exactly the names this server answers to.
+
+    Never None: the SDK's own defaults protect only the addresses it recognises as local, and silently switch
+    protection off for others (127.0.0.2, [::1] spelled 0:0:0:0:0:0:0:1)."""
+    names = [host_header_name(h) for h in (host, *extra_hosts)]
+    if is_loopback(host):
+        names += [n for n in LOOPBACK_NAMES if n not in names]
+    hosts = [f"{n}:{port}" for n in names] + names
+    origins = [f"http://{n}:{port}" for n in names] + [f"https://{h}" for h in extra_hosts]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
@@ -50,5 +68,5 @@ async def serve_http(server: MCPServer[Any], *, host: str, port: int, extra_host
         host=host,
     )
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    print(f"numerai-mcp: serving MCP over Streamable HTTP at http://{host}:{bound_port}/mcp", file=sys.stderr, flush=True)
+    print(f"numerai-mcp: serving MCP over Streamable HTTP at http://{host_header_name(host)}:{bound_port}/mcp", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve(sockets=[sock])

@@ -15,7 +15,6 @@ from pathlib import Path
 import anyio
 
 from numerai_mcp.api.credentials import Credentials
-from numerai_mcp.api.errors import CredentialsError
 from numerai_mcp.config import Settings
 from numerai_mcp.netutil import is_loopback
 from numerai_mcp.redact import install_log_redaction
@@ -34,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-root", action="append", default=[], metavar="DIR",
                    help="only read and write local files under DIR (repeatable)")
     p.add_argument("--allow-mutations", action="store_true", help="let graphql_query run mutations")
+    p.add_argument("--allow-server-key", action="store_true",
+                   help="over HTTP, let requests without their own Authorization header use this server's key")
     p.add_argument("--sandbox", action="store_true",
                    help="start the embedded Numerai API emulator and use it (no account, no network)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -41,10 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        settings = Settings.from_env()
-    except CredentialsError as exc:
-        raise SystemExit(f"numerai-mcp: {exc}") from None
+    # A malformed key must not take validate_pickle and build_pickle down with it: the tools that need the key
+    # report the problem instead.
+    settings = Settings.from_env(strict_credentials=False)
+    if settings.credentials_problem:
+        log.warning("numerai-mcp: %s Tools that call Numerai will report this; the others work.",
+                    settings.credentials_problem)
     roots = tuple(Path(r).expanduser().resolve() for r in args.allowed_root)
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
@@ -62,6 +65,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["allowed_roots"] = roots
     if args.allow_mutations:
         overrides["allow_mutations"] = True
+    if args.allow_server_key or args.sandbox:  # the sandbox's key is not a real one
+        overrides["allow_server_key"] = True
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import Settings
-from numerai_mcp.tools.common import server_state, thread_progress
+from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.paths import check_input_path, check_output_file
 from numerai_mcp.tools.validate import VerdictView, next_step_for, verdict_view
 
@@ -73,9 +73,10 @@ async def build_pickle_tool(
     output = check_output_file(outputPath, settings)
     if output.exists() and not overwrite:
         raise ToolError(f"outputPath {output} already exists; choose another name or pass overwrite=true.")
-    call = functools.partial(run_build, settings, bundle, output, thread_progress(ctx),
-                             python_version=pythonVersion.strip() or "auto", validate=validate)
-    result = await anyio.to_thread.run_sync(call)
+    with caller_settings(ctx) as as_caller:
+        call = functools.partial(run_build, as_caller, bundle, output, thread_progress(ctx),
+                                 python_version=pythonVersion.strip() or "auto", validate=validate)
+        result = await anyio.to_thread.run_sync(call)
     data = result.model_dump(exclude={"verdict"})
     if result.verdict is not None:
         next_step = next_step_for(result.verdict, output)

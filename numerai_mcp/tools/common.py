@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import anyio.from_thread
@@ -16,6 +17,7 @@ from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.credentials import Credentials
 from numerai_mcp.api.errors import CredentialsError, NumeraiError
 from numerai_mcp.api.upload import AsyncProgress
+from numerai_mcp.config import Settings
 from numerai_mcp.progress import ProgressFn
 from numerai_mcp.redact import forget_secret, redact
 from numerai_mcp.server.state import ServerState
@@ -42,22 +44,61 @@ def header_credentials(ctx: Context[Any, Any]) -> Credentials | None:
 def credentials_source(ctx: Context[Any, Any]) -> str:
     # Only look for the header: parsing it here would register its secret a second time, and only
     # api_client's registration is released when the request ends.
-    headers = ctx.headers
-    if headers and headers.get("authorization"):
+    if header_credentials_present(ctx):
         return "this request's Authorization header"
-    return "server configuration" if server_state(ctx).settings.credentials else "none"
+    if lends_server_key(ctx) and server_state(ctx).settings.credentials:
+        return "server configuration"
+    return "none"
+
+
+def lends_server_key(ctx: Context[Any, Any]) -> bool:
+    """Whether this call may use the server's own key: always over stdio (the user's own process); over HTTP only
+    when the operator allowed it, since whoever reaches the port would otherwise act with the operator's key."""
+    return ctx.headers is None or server_state(ctx).settings.allow_server_key
 
 
 @asynccontextmanager
-async def api_client(ctx: Context[Any, Any]) -> AsyncIterator[NumeraiClient]:
-    """A client for this call: the request's header credentials over HTTP, else the server's."""
+async def api_client(ctx: Context[Any, Any], *, anonymous_ok: bool = False) -> AsyncIterator[NumeraiClient]:
+    """A client for this call: the request's header credentials over HTTP, else the server's (when it lends them).
+
+    Without either, an anonymous client when `anonymous_ok` (a caller that explains the missing key itself),
+    else a refusal that says how to send a key."""
     state = server_state(ctx)
     per_request = header_credentials(ctx)
+    if per_request is None and not lends_server_key(ctx):
+        if anonymous_ok:
+            yield NumeraiClient(state.settings, use_settings_credentials=False, http=state.http)
+            return
+        raise ToolError(
+            "This request has no 'Authorization: Token PUBLIC_ID$SECRET_KEY' header, and this HTTP server does not "
+            "lend its own Numerai key. Send your key in that header (configure it in your MCP client), or ask the "
+            "operator to start the server with --allow-server-key."
+        )
     try:
         yield NumeraiClient(state.settings, credentials=per_request, http=state.http)
     finally:
         if per_request is not None:
             forget_secret(per_request.secret_key)
+
+
+@contextmanager
+def caller_settings(ctx: Context[Any, Any]) -> Iterator[Settings]:
+    """The settings core work (validation, builds) gets: with this caller's key, so that anything it fetches from
+    Numerai (live data, the default image) is fetched as the caller, never with a key the caller may not use."""
+    settings = server_state(ctx).settings
+    per_request = header_credentials(ctx)
+    if per_request is None:
+        yield settings if lends_server_key(ctx) else replace(settings, credentials=None, credentials_problem=None)
+        return
+    try:
+        yield replace(settings, credentials=per_request, credentials_problem=None)
+    finally:
+        forget_secret(per_request.secret_key)
+
+
+def header_credentials_present(ctx: Context[Any, Any]) -> bool:
+    headers = ctx.headers
+    return bool(headers and headers.get("authorization"))
 
 
 @contextmanager

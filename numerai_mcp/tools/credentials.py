@@ -20,7 +20,7 @@ from numerai_mcp.api.errors import (
 )
 from numerai_mcp.api.models import ApiModel, DockerImage
 from numerai_mcp.config import Settings
-from numerai_mcp.tools.common import api_client, credentials_source, server_state
+from numerai_mcp.tools.common import api_client, credentials_source, lends_server_key, server_state
 
 # What each scope is needed for in the upload flow (numerai-api.md §2.2, §6).
 REQUIRED_SCOPES = {
@@ -57,17 +57,10 @@ async def check_api_credentials(ctx: Context[Any, Any]) -> CredentialsReport:
     settings = server_state(ctx).settings
     source = credentials_source(ctx)
     report: dict[str, Any] = {"api_url": settings.api_url, "credentials_source": source}
-    async with api_client(ctx) as client:
+    async with api_client(ctx, anonymous_ok=True) as client:
         try:
             if not client.has_credentials:
-                await client.query("query { __typename }", auth=False)
-                return CredentialsReport(
-                    reachable=True, authenticated=False, **report,
-                    problem="No Numerai key is configured.",
-                    next_step="Create a key at numer.ai → Account → Custom API Keys with the scopes "
-                    f"{', '.join(REQUIRED_SCOPES)}, set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY' for this server "
-                    "(or run install-mcp.sh), restart the client, and call check_api_credentials again.",
-                )
+                return await _without_key(ctx, client, report)
             info, _all_scopes = await ops.token_info(client)
             report["default_docker_image"] = await _default_image(client)
         except (ApiUnreachableError, ApiServerError) as exc:
@@ -99,6 +92,35 @@ async def check_api_credentials(ctx: Context[Any, Any]) -> CredentialsReport:
             else "Add the missing scopes, then call check_api_credentials again."
         ),
     )
+
+
+async def _without_key(ctx: Context[Any, Any], client: NumeraiClient, report: dict[str, Any]) -> CredentialsReport:
+    """No key in use: say why and how to provide one first, and whether the API answers at all."""
+    missing = _missing_key(ctx)
+    try:
+        await client.query("query { __typename }", auth=False)
+        reachable = True
+    except (ApiUnreachableError, ApiServerError) as exc:
+        reachable = False
+        missing["problem"] += f" Also: {exc}"
+    return CredentialsReport(reachable=reachable, authenticated=False, **report, **missing)
+
+
+def _missing_key(ctx: Context[Any, Any]) -> dict[str, str]:
+    """Why no key is in use, and how to provide one, for where this call came from."""
+    settings = server_state(ctx).settings
+    if not lends_server_key(ctx):
+        return {"problem": "This request has no Authorization header, and this HTTP server does not lend its own key.",
+                "next_step": "Send 'Authorization: Token PUBLIC_ID$SECRET_KEY' with each request (set it in your MCP "
+                "client's config for this server), or ask the operator to start it with --allow-server-key."}
+    if settings.credentials_problem:
+        return {"problem": settings.credentials_problem,
+                "next_step": "Fix NUMERAI_MCP_AUTH (or the credentials file) in this server's environment, restart "
+                "the client, and call check_api_credentials again."}
+    return {"problem": "No Numerai key is configured.",
+            "next_step": "Create a key at numer.ai → Account → Custom API Keys with the scopes "
+            f"{', '.join(REQUIRED_SCOPES)}, set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY' for this server (or run "
+            "install-mcp.sh), restart the client, and call check_api_credentials again."}
 
 
 async def _default_image(client: NumeraiClient) -> DockerImage | None:

@@ -12,26 +12,26 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from numerai_mcp.harness.verdict import Verdict
-from numerai_mcp.tools.common import server_state, thread_progress
+from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.validate import run_validation
 from numerai_mcp.uploads.gate import Clearance, UploadRefusedError, clear_for_upload, known_python
 
 
 async def clear(ctx: Context[Any, Any], path: Path, *, skip_validation: bool) -> Clearance:
     """Pass the file, validating it first when it has no verdict for its Python; refuse a failed one."""
-    settings = server_state(ctx).settings
     progress = thread_progress(ctx)
+    with caller_settings(ctx) as settings:
 
-    def validate(file: Path, python: str | None) -> Verdict:
-        progress(0, None, "no verdict for this file and its Python yet: validating it first")
-        return run_validation(settings, file, progress, python_version=python)
+        def validate(file: Path, python: str | None) -> Verdict:
+            progress(0, None, "no verdict for this file and its Python yet: validating it first")
+            return run_validation(settings, file, progress, python_version=python)
 
-    call = functools.partial(clear_for_upload, path, cache_dir=settings.cache_dir, skip_validation=skip_validation,
-                             validate=validate)
-    try:
-        return await anyio.to_thread.run_sync(call)
-    except UploadRefusedError as exc:
-        raise ToolError(str(exc)) from None
+        call = functools.partial(clear_for_upload, path, cache_dir=settings.cache_dir,
+                                 skip_validation=skip_validation, validate=validate)
+        try:
+            return await anyio.to_thread.run_sync(call)
+        except UploadRefusedError as exc:
+            raise ToolError(str(exc)) from None
 
 
 async def python_of_file(ctx: Context[Any, Any], path: Path) -> tuple[str | None, str | None]:

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import Settings
+from numerai_mcp.redact import redact_json
 from numerai_mcp.tools.common import api_client, server_state, tool_errors
 
 MAX_RESULT_CHARS = 60_000
@@ -76,6 +77,7 @@ async def graphql_query(
                 data = await client.mutate(query, variables)
             else:
                 data = await client.query(query, variables, auth=client.has_credentials)
+    data = redact_json(data)  # an answer can quote a key (a pasted token in a label or webhook URL) like an error can
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if len(text) <= MAX_RESULT_CHARS:
         return GraphQLResult(data=data, size_chars=len(text))

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from numerai_mcp.config import Settings
 from numerai_mcp.harness.verdict import Check, Verdict
-from numerai_mcp.tools.common import server_state, thread_progress
+from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.paths import check_input_file
 
 DESCRIPTION = """Run a model-upload pickle exactly as Numerai would, before uploading it: same Python minor
@@ -83,12 +83,13 @@ async def validate_pickle_tool(
     path = check_input_file(localPath, settings)
     live = check_input_file(liveData, settings, what="liveData", suffixes=(".parquet",), max_bytes=None) if liveData else None
     bench = check_input_file(benchmarkData, settings, what="benchmarkData", suffixes=(".parquet",), max_bytes=None) if benchmarkData else None
-    call = functools.partial(
-        run_validation, settings, path, thread_progress(ctx),
-        python_version=None if pythonVersion.strip().lower() in ("", "auto") else pythonVersion.strip(),
-        live_data=live, benchmark_data=bench, backend=backend, timeout_s=timeoutSeconds, allow_unsafe=allowUnsafe,
-    )
-    verdict = await anyio.to_thread.run_sync(call)
+    with caller_settings(ctx) as as_caller:
+        call = functools.partial(
+            run_validation, as_caller, path, thread_progress(ctx),
+            python_version=None if pythonVersion.strip().lower() in ("", "auto") else pythonVersion.strip(),
+            live_data=live, benchmark_data=bench, backend=backend, timeout_s=timeoutSeconds, allow_unsafe=allowUnsafe,
+        )
+        verdict = await anyio.to_thread.run_sync(call)
     return verdict_view(verdict, next_step_for(verdict, path))
 
 

@@ -313,6 +313,20 @@ async def test_graphql_query_reads_introspects_truncates_and_refuses_mutations(
         assert "read-only" in message
 
 
+async def test_graphql_answers_are_redacted_like_errors(settings: Any) -> None:
+    leaked = "LEAKEDPUBLICID0123$leakedsecretvalue0123456789"
+    async with in_process(settings) as client:
+        model_id = (await call(client, "create_model", {"name": "leaky_hook", "confirm": True}))["id"]
+        async with NumeraiClient(settings) as api:  # a key pasted into a webhook URL by mistake
+            await api.mutate(SET_WEBHOOK, {"modelId": model_id, "newSubmissionWebhook": f"https://x.example/?k={leaked}"},
+                             idempotent=True)
+        result = await client.call_tool("graphql_query", {"query": "query { account { models { name submissionWebhook } } }"})
+    hooks = [m["submissionWebhook"] for m in result.structured_content["data"]["account"]["models"]
+             if m["name"] == "leaky_hook"]
+    assert hooks == ["https://x.example/?k=LEAKEDPUBLICID0123$***"]
+    assert "leakedsecretvalue" not in str(result.content) + str(result.structured_content)
+
+
 async def test_graphql_mutations_run_when_the_operator_allows_them(emulator: Any, test_cache_dir: Path) -> None:
     settings = fast_settings(emulator.url, emulator.auth, test_cache_dir, allow_mutations=True)
     async with in_process(settings) as client:
