@@ -53,8 +53,9 @@ class Settings:
     # Why `credentials` is None although a key was configured (malformed): tools that need the key say this;
     # validate and build, which need none, work regardless.
     credentials_problem: str | None = None
-    # Over HTTP, a request without its own Authorization header may use this server's key only when the
-    # operator said so (serve --allow-server-key, or --sandbox whose key is not a real one).
+    # Whether callers may act with this server's own key. Over stdio the caller is the user who configured it
+    # (serve sets this); over HTTP only when the operator said so (--allow-server-key, or --sandbox, whose key is
+    # not a real one). Tool calls over stdio always may; this decides for HTTP requests and for resources.
     allow_server_key: bool = False
 
     @classmethod

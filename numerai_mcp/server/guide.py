@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server import MCPServer
 
 from numerai_mcp.config import Settings
+
+if TYPE_CHECKING:
+    from numerai_mcp.api.datasets import FeaturesDocument
 
 CHECKLIST = """# Before uploading a Numerai model pickle
 
@@ -105,6 +108,21 @@ def _runtimes_json(settings: Settings) -> str:
     )
 
 
+async def _features(settings: Settings) -> FeaturesDocument:
+    """features.json, read with the server's key only where it lends it (resources get no per-request header)."""
+    from numerai_mcp.api.client import NumeraiClient
+    from numerai_mcp.api.datasets import features_document
+    from numerai_mcp.api.errors import NumeraiError
+
+    try:
+        async with NumeraiClient(settings, use_settings_credentials=settings.allow_server_key) as client:
+            return await features_document(client, settings.cache_dir)
+    except NumeraiError as exc:
+        from mcp.server.mcpserver.exceptions import ResourceError
+
+        raise ResourceError(f"Numerai's features.json could not be read: {exc}") from None
+
+
 def register(server: MCPServer[Any], settings: Settings) -> None:
     @server.resource("numerai://runtimes", name="runtimes", title="Numerai predict runtimes",
                      description="The numerai_predict_py_3_X images: Python version, image tag, key pinned "
@@ -122,6 +140,38 @@ def register(server: MCPServer[Any], settings: Settings) -> None:
                      mime_type="text/markdown")
     def statuses() -> str:
         return STATUSES
+
+    @server.resource("numerai://features", name="features", title="Feature sets of the current data version",
+                     description="The current data version's feature sets from Numerai's features.json (how many "
+                     "features each has, and the names of the small set), and its targets. A pickle must be fed "
+                     "these columns in its training order. Full lists: numerai://features/{feature_set}.",
+                     mime_type="application/json")
+    async def features() -> str:
+        document = await _features(settings)
+        summary = {
+            "data_version": document.data_version,
+            "source": document.source,
+            "feature_sets": {name: len(names) for name, names in document.feature_sets.items()},
+            "small": document.feature_sets.get("small", []),
+            "targets": document.targets,
+            "more": "Read numerai://features/<set> (e.g. numerai://features/all) for every name of a set. "
+            "validate_pickle reports which feature columns a pickle reads and which the live data lacks.",
+        }
+        return json.dumps(summary, indent=1)
+
+    @server.resource("numerai://features/{feature_set}", name="feature_set", title="One feature set",
+                     description="Every feature name of one set (small, medium, all, …) of the current data version, "
+                     "in Numerai's order.", mime_type="application/json")
+    async def feature_set(feature_set: str) -> str:
+        document = await _features(settings)
+        if feature_set not in document.feature_sets:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(f"No feature set {feature_set!r} in {document.data_version}; sets: "
+                                f"{', '.join(document.feature_sets)}.")
+        names = document.feature_sets[feature_set]
+        return json.dumps({"data_version": document.data_version, "feature_set": feature_set, "count": len(names),
+                           "features": names})
 
     @server.prompt(name="deploy_model", title="Deploy a Numerai model upload",
                    description="Walk the whole workflow: credentials → slot → build/validate → upload → wait → "

@@ -65,7 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["allowed_roots"] = roots
     if args.allow_mutations:
         overrides["allow_mutations"] = True
-    if args.allow_server_key or args.sandbox:  # the sandbox's key is not a real one
+    if args.allow_server_key or args.sandbox or not args.http:  # stdio serves one user; the sandbox key is not real
         overrides["allow_server_key"] = True
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_resources_describe_runtimes_checklist_and_statuses(tmp_path: Path) -> None:
     async with Client(build_server(Settings(cache_dir=tmp_path))) as client:
         uris = {str(r.uri) for r in (await client.list_resources()).resources}
-        assert uris == {"numerai://runtimes", "numerai://checklist", "numerai://statuses"}
+        assert uris == {"numerai://runtimes", "numerai://checklist", "numerai://statuses", "numerai://features"}
         runtimes = json.loads((await client.read_resource("numerai://runtimes")).contents[0].text)
         statuses = (await client.read_resource("numerai://statuses")).contents[0].text
         checklist = (await client.read_resource("numerai://checklist")).contents[0].text
@@ -40,3 +40,24 @@ async def test_deploy_prompt_walks_the_whole_workflow_in_order(tmp_path: Path) -
              "ask me to confirm", "operation='assign'", "operation='trigger'", "last lines of its logs"]
     positions = [text.index(step) for step in steps]
     assert positions == sorted(positions) and "'alpha'" in text and "/b" in text
+
+
+async def test_feature_sets_of_the_current_data_version_come_from_features_json(emulator: object, tmp_path: Path) -> None:
+    from numerai_mcp.api.credentials import Credentials
+    from numerai_mcp.emulator.datasets import feature_names
+
+    settings = Settings(api_url=emulator.url, credentials=Credentials.parse(emulator.auth),  # type: ignore[attr-defined]
+                        cache_dir=tmp_path)
+    async with Client(build_server(settings)) as client:
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        first = json.loads((await client.read_resource("numerai://features")).contents[0].text)
+        again = json.loads((await client.read_resource("numerai://features")).contents[0].text)
+        every = json.loads((await client.read_resource("numerai://features/all")).contents[0].text)
+        with pytest.raises(Exception, match="No feature set 'tiny'"):
+            await client.read_resource("numerai://features/tiny")
+    assert "numerai://features/{feature_set}" in templates
+    served = feature_names()
+    assert first["data_version"] == "v5.2" and first["feature_sets"]["all"] == len(served)
+    assert first["small"] == served[: len(served) // 3] and first["targets"]
+    assert first["source"].startswith("downloaded from") and again["source"] == "cached"
+    assert every["features"] == served and every["count"] == len(served)
