@@ -60,7 +60,7 @@ def test_slot_capacity_is_max_model_slots(emulator: Any, api: Gql) -> None:
     for index in range(free):
         api.data(ADD, {"n": f"slot_{index}", "t": 8})
     assert api.errors(ADD, {"n": "one_too_many", "t": 8}) == [
-        f"Maximum number of model slots reached ({account['maxModelSlots']}). Remove a model or earn more slots "
+        f"Maximum number of model slots reached ({account['maxModelSlots']}). Archive a model or earn more slots "
         "before adding another."]
     assert "one_too_many" not in [m["name"] for m in emulator.state()["models"]]
 
