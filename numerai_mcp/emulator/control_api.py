@@ -7,7 +7,8 @@ POST round   {open: bool} -> {number, open}
 POST clock   {freeze?: bool, at?: epoch seconds, advance_s?: seconds} -> {now, frozen, offset_s}: the
              emulator's time (round deadlines, timestamps, URL expiry); reset goes back to the wall clock
 GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
-                objects, round, faults (with counts of injected faults), processed requests by kind
+                objects, submissions, round, faults (with counts of injected faults), processed requests by
+                kind, clock
 GET  health  -> {ok, datasets_ready, validator}
 """
 
@@ -147,7 +148,8 @@ async def state(request: Request) -> dict[str, Any]:
                     for a in world.accounts.values()]
         models = [{"id": m.id, "name": m.name, "tournament": m.tournament, "accountId": m.account_id,
                    "username": world.accounts[m.account_id].username, "submissionWebhook": m.submission_webhook,
-                   "assignedPickleId": m.assigned_pickle_id, "insertedAt": m.inserted_at}
+                   "assignedPickleId": m.assigned_pickle_id, "insertedAt": m.inserted_at,
+                   "archivedAt": m.archived_at}
                   for m in world.models.values()]
         # pickles and triggers in their GraphQL shape (camelCase), plus who owns them
         pickles = [{**views.pickle(world, p), "accountId": p.account_id, "source": p.source}
@@ -155,8 +157,12 @@ async def state(request: Request) -> dict[str, Any]:
         triggers = [{**views.trigger(t), "logs": views.logs(t)} for t in world.triggers.values()]
         objects = [{"key": o.key, "size": o.size, "md5": o.md5, "accountId": o.account_id, "publicId": o.public_id,
                     "storedAt": o.stored_at} for o in world.objects.values()]
+        submissions = [{"id": r.id, "accountId": r.account_id, "modelId": r.model_id, "pickleId": r.pickle_id,
+                        "triggerId": r.trigger_id, "roundNumber": r.round_number, "filename": r.filename,
+                        "insertedAt": r.inserted_at} for r in world.submissions.values()]
         snapshot = {
             "accounts": accounts, "models": models, "pickles": pickles, "triggers": triggers, "objects": objects,
+            "submissions": submissions,
             "round": {"number": world.round.number, "open": world.round.open, "id": world.round.id},
         }
     snapshot["faults"] = {**emulator.faults.snapshot(), "url_lifetime_s": emulator.url_lifetime_s}

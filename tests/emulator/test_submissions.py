@@ -61,6 +61,8 @@ def test_a_successful_run_records_a_submission_for_its_slot(api: Gql, emulator: 
     [submission] = model["submissions"]
     assert submission["id"] == trigger["submissionId"] and submission["triggerId"] == trigger["id"]
     assert submission["round"] == {"number": round_number}
+    [recorded] = emulator.state()["submissions"]
+    assert (recorded["id"], recorded["modelId"], recorded["pickleId"]) == (submission["id"], model_id, created["id"])
     assert submission["filename"].startswith("live_predictions-") and submission["filename"].endswith(".csv")
     [latest] = model["latestSubmissions"]
     assert latest["id"] == submission["id"] and latest["roundNumber"] == round_number
