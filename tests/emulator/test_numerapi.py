@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import decimal
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numerapi  # a test dependency (the `test` extra): a missing install fails here, it is never skipped
 import pytest
+from numerapi import base_api
 
 from tests.support.emulator_api import Gql, pickle_view, wait_for_validation
 from tests.support.mcp_helpers import call, fast_settings, in_process
-
-numerapi = pytest.importorskip("numerapi", reason="numerapi is a test dependency (pip install -e '.[test]')")
-from numerapi import base_api  # noqa: E402
 
 
 @pytest.fixture
 def napi(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(base_api, "API_TOURNAMENT_URL", f"{emulator.url}/")
     public_id, secret_key = emulator.auth.removeprefix("Token ").split("$")
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     yield numerapi.NumerAPI(public_id, secret_key, verbosity="WARNING", show_progress_bars=False)
+    root.setLevel(level)  # numerapi calls logging.basicConfig: leave the session's logging as it was
+    root.handlers[:] = handlers
 
 
 @pytest.fixture
