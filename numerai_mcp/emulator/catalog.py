@@ -110,3 +110,39 @@ def data_version(version_id: str | None) -> DataVersion | None:
 
 def data_version_named(name: str) -> DataVersion | None:
     return next((v for v in DATA_VERSIONS if v.name == name), None)
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """A score attached to every Classic round (`Round.roundScoreConfigs`).
+
+    INFERRED: Numerai's docs describe the fields but not Classic's live values; the payout
+    weights (0.5 x CORR20 + 2 x MMC) are the ones Numerai announced for Classic, and the
+    other numbers are the sandbox's own.
+    """
+
+    name: str
+    version: str
+    display_name: str
+    default_multiplier: float
+    max_multiplier: float
+    canon: bool
+
+    def view(self, round_number: int, scoring_start: str, scoring_end: str) -> dict[str, object]:
+        return {
+            "id": stable_id("round-score-config", f"{round_number}:{self.name}"),
+            "scoreConfigId": stable_id("score-config", f"{self.name}:{self.version}"),
+            "name": self.name, "version": self.version, "displayName": self.display_name,
+            "roundNumberStart": None, "roundNumberEnd": None, "universe": None,
+            "totalScoreDays": 20, "returnsLagDays": None, "dataDelayDays": None,
+            "isCanonScore": self.canon, "isPayout": self.default_multiplier != 0 or self.max_multiplier != 0,
+            "scoringStart": scoring_start, "scoringEnd": scoring_end,
+            "minMultiplier": 0.0, "maxMultiplier": self.max_multiplier, "defaultMultiplier": self.default_multiplier,
+            "clipThreshold": 0.05, "stakeThreshold": None, "payoutFactor": None,
+        }
+
+
+SCORE_CONFIGS: tuple[ScoreConfig, ...] = (
+    ScoreConfig("corr", "2", "CORR20", default_multiplier=0.5, max_multiplier=0.5, canon=True),
+    ScoreConfig("mmc", "2", "MMC", default_multiplier=2.0, max_multiplier=2.0, canon=False),
+)

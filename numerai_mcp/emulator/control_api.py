@@ -1,18 +1,20 @@
 """`/_emulator/…`: the control API for tests and demos (JSON; never faulted; not Numerai's).
 
-POST reset   -> fresh demo state, faults off, round open; {auth, public_id, username}
+POST reset   -> fresh demo state, faults off, wall clock, round open; {auth, public_id, username}
 POST faults  {error_rate?, drop_rate?, latency_ms?, url_lifetime_s?, seed?} -> current faults
 POST keys    {scopes, username?, name?, max_model_slots?} -> {auth, public_id, username}
 POST round   {open: bool} -> {number, open}
+POST clock   {freeze?: bool, at?: epoch seconds, advance_s?: seconds} -> {now, frozen, offset_s}: the
+             emulator's time (round deadlines, timestamps, URL expiry); reset goes back to the wall clock
 GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
-                objects, round, faults (with counts of injected faults), processed requests by kind
+                objects, submissions, round, faults (with counts of injected faults), processed requests by
+                kind, clock
 GET  health  -> {ok, datasets_ready, validator}
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -21,6 +23,7 @@ from starlette.routing import Route
 
 from numerai_mcp.emulator import views
 from numerai_mcp.emulator.auth import auth_header
+from numerai_mcp.emulator.clock import CLOCK
 from numerai_mcp.emulator.core import Emulator
 from numerai_mcp.emulator.fresh import DEMO_USERNAME, add_key
 from numerai_mcp.emulator.state import Round
@@ -116,10 +119,24 @@ async def round_(request: Request) -> dict[str, Any]:
     with emulator.store.change() as world:
         current = world.round
         if wanted and not current.open:
-            world.round = Round(current.number + 1, True, time.time())
+            world.round = Round(current.number + 1, True, CLOCK.now())
         elif not wanted and current.open:
-            current.open, current.closed_at = False, time.time()
+            current.open, current.closed_at = False, CLOCK.now()
         return {"number": world.round.number, "open": world.round.open}
+
+
+async def clock(request: Request) -> dict[str, Any]:
+    data = await _json(request)
+    unknown = set(data) - {"freeze", "at", "advance_s"}
+    if unknown:
+        raise BadRequest(f"unknown clock setting(s) {sorted(unknown)}; use freeze, at, advance_s")
+    freeze = data.get("freeze")
+    if freeze is not None and not isinstance(freeze, bool):
+        raise BadRequest("freeze must be true or false")
+    at, advance = _number(data, "at", None), _number(data, "advance_s", 0.0) or 0.0
+    if at is not None and at < 0:
+        raise BadRequest(f"at must be epoch seconds >= 0, got {at}")
+    return CLOCK.set(frozen=freeze, at=at, advance_s=advance).view()
 
 
 async def state(request: Request) -> dict[str, Any]:
@@ -131,7 +148,8 @@ async def state(request: Request) -> dict[str, Any]:
                     for a in world.accounts.values()]
         models = [{"id": m.id, "name": m.name, "tournament": m.tournament, "accountId": m.account_id,
                    "username": world.accounts[m.account_id].username, "submissionWebhook": m.submission_webhook,
-                   "assignedPickleId": m.assigned_pickle_id, "insertedAt": m.inserted_at}
+                   "assignedPickleId": m.assigned_pickle_id, "insertedAt": m.inserted_at,
+                   "archivedAt": m.archived_at}
                   for m in world.models.values()]
         # pickles and triggers in their GraphQL shape (camelCase), plus who owns them
         pickles = [{**views.pickle(world, p), "accountId": p.account_id, "source": p.source}
@@ -139,12 +157,17 @@ async def state(request: Request) -> dict[str, Any]:
         triggers = [{**views.trigger(t), "logs": views.logs(t)} for t in world.triggers.values()]
         objects = [{"key": o.key, "size": o.size, "md5": o.md5, "accountId": o.account_id, "publicId": o.public_id,
                     "storedAt": o.stored_at} for o in world.objects.values()]
+        submissions = [{"id": r.id, "accountId": r.account_id, "modelId": r.model_id, "pickleId": r.pickle_id,
+                        "triggerId": r.trigger_id, "roundNumber": r.round_number, "filename": r.filename,
+                        "insertedAt": r.inserted_at} for r in world.submissions.values()]
         snapshot = {
             "accounts": accounts, "models": models, "pickles": pickles, "triggers": triggers, "objects": objects,
+            "submissions": submissions,
             "round": {"number": world.round.number, "open": world.round.open, "id": world.round.id},
         }
     snapshot["faults"] = {**emulator.faults.snapshot(), "url_lifetime_s": emulator.url_lifetime_s}
     snapshot["requests"] = dict(emulator.requests)
+    snapshot["clock"] = CLOCK.state().view()
     return snapshot
 
 
@@ -159,6 +182,7 @@ routes = [
     Route("/faults", _handler(faults), methods=["POST"]),
     Route("/keys", _handler(keys), methods=["POST"]),
     Route("/round", _handler(round_), methods=["POST"]),
+    Route("/clock", _handler(clock), methods=["POST"]),
     Route("/state", _handler(state), methods=["GET"]),
     Route("/health", _handler(health), methods=["GET"]),
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from numerai_mcp.emulator import signing
 from numerai_mcp.emulator.auth import auth_header
+from numerai_mcp.emulator.clock import CLOCK
 from numerai_mcp.emulator.datasets import Datasets
 from numerai_mcp.emulator.faults import Faults
 from numerai_mcp.emulator.fresh import fresh_world
@@ -61,7 +62,8 @@ class Emulator:
         self.store.save()
 
     def reset(self) -> str:
-        """Fresh demo state (same demo key), faults off, round open; returns the demo auth."""
+        """Fresh demo state (same demo key), faults off, wall clock, round open; returns the demo auth."""
+        CLOCK.reset()
         with self.store.read() as old:
             world = fresh_world(old.master_key, old.demo_public_id, generation=old.generation + 1)
         self.store.replace(world)

@@ -4,8 +4,9 @@ HTTP status policy: a body that is not JSON, not an object, or has no `query` st
 400 with `{"errors": [{"message": …}]}` (the request cannot be understood as GraphQL).
 Everything GraphQL itself decides, including syntax errors, validation errors (a
 misspelt field, a wrong argument type), auth and scope errors and resolver errors, is a
-200 with an `errors` array, as Numerai answers. Execution runs in a worker thread, so a
-resolver waiting for the state lock or the dataset files never blocks the event loop.
+200 with an `errors` array, as Numerai answers. Validation is graphql-core's with Numerai's
+leniency (leniency.py). Execution runs in a worker thread, so a resolver waiting for the
+state lock or the dataset files never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import json
 from typing import Any
 
 import anyio
-from graphql import graphql_sync
+from graphql import ExecutionResult, GraphQLError, execute_sync, parse, validate
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from numerai_mcp.emulator.context import RequestContext
 from numerai_mcp.emulator.core import Emulator
+from numerai_mcp.emulator.leniency import NUMERAI_RULES, accept_snake_case
 from numerai_mcp.emulator.schema import executable_schema
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -29,10 +31,24 @@ def _bad_request(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message}]}, status_code=status)
 
 
+def run_graphql(query: str, variables: dict[str, Any] | None, operation: str | None,
+                context: object) -> ExecutionResult:
+    """Parse, accept numerapi's snake_case names, validate with Numerai's rules, execute."""
+    schema = executable_schema()
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return ExecutionResult(data=None, errors=[error])
+    document = accept_snake_case(schema, document)
+    errors = validate(schema, document, NUMERAI_RULES)
+    if errors:
+        return ExecutionResult(data=None, errors=errors)
+    return execute_sync(schema, document, variable_values=variables, operation_name=operation,
+                        context_value=context)
+
+
 def _execute(query: str, variables: dict[str, Any] | None, operation: str | None, ctx: RequestContext) -> dict[str, Any]:
-    result = graphql_sync(executable_schema(), query, variable_values=variables, operation_name=operation,
-                          context_value=ctx)
-    return result.formatted  # type: ignore[return-value]
+    return run_graphql(query, variables, operation, ctx).formatted  # type: ignore[return-value]
 
 
 async def graphql_endpoint(request: Request) -> Response:

@@ -20,14 +20,24 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from numerai_mcp.emulator.catalog import data_version, docker_image
-from numerai_mcp.emulator.state import LogLine, Pickle, StateStore, StatusEntry, Trigger, World, now_iso
+from numerai_mcp.emulator.clock import CLOCK
+from numerai_mcp.emulator.state import (
+    LogLine,
+    Pickle,
+    StateStore,
+    StatusEntry,
+    Submission,
+    Trigger,
+    World,
+    now_iso,
+)
 from numerai_mcp.emulator.validation import ValidationOutcome, Validator, kill_active_validations
 
 log = logging.getLogger("numerai_mcp.emulator")
@@ -44,14 +54,14 @@ def add_status(trigger: Trigger, status: str, description: str) -> None:
 
 
 def add_logs(trigger: Trigger, lines: list[str]) -> None:
-    stamp = int(time.time())
+    stamp = int(CLOCK.now())
     trigger.logs.extend(LogLine(stamp, line) for line in lines)
 
 
-def new_trigger(world: World, pickle: Pickle, kind: str, description: str) -> Trigger:
-    """Create a pending trigger on `pickle` (caller holds the lock)."""
+def new_trigger(world: World, pickle: Pickle, kind: str, description: str, model_id: str | None = None) -> Trigger:
+    """Create a pending trigger on `pickle` (caller holds the lock); a run submits for `model_id`."""
     stamp = now_iso()
-    trigger = Trigger(str(uuid.uuid4()), pickle.id, kind, "pending", stamp, stamp)
+    trigger = Trigger(str(uuid.uuid4()), pickle.id, kind, "pending", stamp, stamp, model_id=model_id)
     add_status(trigger, "pending", description)
     world.triggers[trigger.id] = trigger
     pickle.trigger_ids.append(trigger.id)
@@ -61,6 +71,16 @@ def new_trigger(world: World, pickle: Pickle, kind: str, description: str) -> Tr
     else:
         pickle.trigger_status = "pending"
     return trigger
+
+
+def record_submission(world: World, trigger: Trigger, pickle: Pickle) -> None:
+    """The submission a successful run made for its slot (none when the run had no slot)."""
+    model_id = trigger.model_id
+    if trigger.submission_id is None or model_id is None or model_id not in world.models:
+        return
+    world.submissions[trigger.submission_id] = Submission(
+        trigger.submission_id, pickle.account_id, model_id, pickle.id, trigger.id, world.round.number,
+        world.round.opened_at, f"live_predictions-{secrets.token_hex(6)}.csv", now_iso())
 
 
 class Jobs:
@@ -163,6 +183,7 @@ class Jobs:
                 return
             if outcome.passed:
                 trigger.submission_id, trigger.round_id = str(uuid.uuid4()), world.round.id
+                record_submission(world, trigger, pickle)
                 description = f"Submission {trigger.submission_id} uploaded for round {world.round.number}"
                 add_logs(trigger, [f"INFO:root:{description}"])
                 add_status(trigger, "succeeded", description)

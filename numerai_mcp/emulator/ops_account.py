@@ -32,8 +32,9 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def _taken(world: World, name: str, tournament: int) -> bool:
-    return any(m.name.lower() == name.lower() and m.tournament == tournament for m in world.models.values())
+def _taken(world: World, name: str, tournament: int, but: str | None = None) -> bool:
+    return any(m.name.lower() == name.lower() and m.tournament == tournament and m.id != but
+               for m in world.models.values())
 
 
 def _check_tournament(tournament: int) -> None:
@@ -71,6 +72,14 @@ def model_name_available(ctx: RequestContext, key: ApiKey | None, name: str, tou
         return not _taken(world, name, tournament)
 
 
+def _check_free_slot(world: World, account_id: str, doing: str) -> None:
+    """Archived models do not count against the limit (Numerai: "exclude from model limits")."""
+    owner = world.accounts[account_id]
+    if len(world.models_of(account_id, archived=False)) >= owner.max_model_slots:
+        raise fail(f"Maximum number of model slots reached ({owner.max_model_slots}). Archive a model or "
+                   f"earn more slots before {doing}.")
+
+
 def add_model(ctx: RequestContext, key: ApiKey, name: str, tournament: int) -> dict[str, Any]:
     _check_tournament(tournament)
     if problem := name_problem(name):
@@ -79,9 +88,7 @@ def add_model(ctx: RequestContext, key: ApiKey, name: str, tournament: int) -> d
         owner = world.accounts[key.account_id]
         if _taken(world, name, tournament):
             raise fail(f"Model name '{name}' is already taken in tournament {tournament}.")
-        if len(world.models_of(owner.id)) >= owner.max_model_slots:
-            raise fail(f"Maximum number of model slots reached ({owner.max_model_slots}). Remove a model or "
-                       "earn more slots before adding another.")
+        _check_free_slot(world, owner.id, "adding another")
         record = Model(str(uuid.uuid4()), name, tournament, owner.id, now_iso())
         world.models[record.id] = record
         return views.model(world, record)
@@ -99,3 +106,52 @@ def set_submission_webhook(ctx: RequestContext, key: ApiKey, model_id: str | Non
                        "pickleId null) before setting a submission webhook.")
         record.submission_webhook = webhook
     return "true"
+
+
+def rename_model(ctx: RequestContext, key: ApiKey, model_id: str, name: str) -> dict[str, Any]:
+    if problem := name_problem(name):
+        raise fail(problem)
+    with ctx.emulator.store.change() as world:
+        record = own_model(world, key, model_id)
+        if _taken(world, name, record.tournament, but=record.id):
+            raise fail(f"Model name '{name}' is already taken in tournament {record.tournament}.")
+        record.name = name
+        return views.model(world, record)
+
+
+def archive_model(ctx: RequestContext, key: ApiKey, model_id: str) -> dict[str, Any]:
+    with ctx.emulator.store.change() as world:
+        record = own_model(world, key, model_id)
+        if not record.archived:
+            record.archived_at = now_iso()
+        return views.model(world, record)
+
+
+def unarchive_model(ctx: RequestContext, key: ApiKey, model_id: str) -> dict[str, Any]:
+    with ctx.emulator.store.change() as world:
+        record = own_model(world, key, model_id)
+        if record.archived:
+            _check_free_slot(world, key.account_id, f"unarchiving {record.name}")
+            record.archived_at = None
+        return views.model(world, record)
+
+
+def trigger_model_webhook(ctx: RequestContext, key: ApiKey, model_id: str) -> str:
+    """The sandbox has no internet: it checks the slot has a webhook and reports success without calling it."""
+    with ctx.emulator.store.read() as world:
+        record = own_model(world, key, model_id)
+        if not record.submission_webhook:
+            raise fail(f"Model {record.name} has no submission webhook; set one with setSubmissionWebhook "
+                       "first.")  # emulator-chosen
+    return "true"
+
+
+def submission_webhook_test_placeholder(ctx: RequestContext, key: ApiKey) -> None:
+    """Numerai's deprecated placeholder: always null."""
+    return None
+
+
+def pending_model_payouts(ctx: RequestContext, key: ApiKey, tournament: int) -> dict[str, Any]:
+    """Nobody stakes in the sandbox, so nothing is ever paid out."""
+    _check_tournament(tournament)
+    return {"actual": [], "pending": []}

@@ -140,6 +140,14 @@ def _pickle_to_trigger(world: World, key: ApiKey, model_id: str | None, pickle_i
     return world.pickles[model.assigned_pickle_id]
 
 
+def _run_slot(world: World, key: ApiKey, model_id: str | None, pickle: Pickle) -> str | None:
+    """The slot a run submits for: the model named, else the first slot it is assigned to, else its owner."""
+    if model_id is not None:
+        return own_model(world, key, model_id).id
+    assigned = world.assigned_slots(pickle.id)
+    return assigned[0] if assigned else pickle.model_id
+
+
 def trigger_compute_pickle_upload(ctx: RequestContext, key: ApiKey, model_id: str | None = None,
                                   pickle_id: str | None = None, trigger_validation: bool | None = False) -> dict[str, Any]:
     """Start a run (or a re-validation); returns the pickle, not the trigger, as Numerai does."""
@@ -156,7 +164,7 @@ def trigger_compute_pickle_upload(ctx: RequestContext, key: ApiKey, model_id: st
                        f"'{pickle.validation_status}'. Wait for 'validated' (or upload a fixed pickle if it "
                        "failed).")  # emulator-chosen
         else:
-            trigger = new_trigger(world, pickle, "manual", "Queued")
+            trigger = new_trigger(world, pickle, "manual", "Queued", _run_slot(world, key, model_id, pickle))
             if world.round.open:
                 submit = trigger.id
             else:

@@ -1,14 +1,14 @@
-"""Resolvers that need no key: rounds and datasets."""
+"""Resolvers that need no key: rounds, datasets and the CryptoSignals page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from numerai_mcp.emulator import views
-from numerai_mcp.emulator.catalog import CLASSIC
+from numerai_mcp.emulator.catalog import CLASSIC, CRYPTO
 from numerai_mcp.emulator.context import RequestContext, fail
 from numerai_mcp.emulator.core import DATASET_PREFIX
-from numerai_mcp.emulator.state import ApiKey
+from numerai_mcp.emulator.state import ApiKey, now_iso
 
 PAST_ROUNDS = 4
 DAY_S = 24 * 3600
@@ -58,3 +58,9 @@ def dataset(ctx: RequestContext, key: ApiKey | None, filename: str, round: int |
     if path is None or tournament not in (None, CLASSIC):
         raise fail(f"Dataset file '{filename}' not found; listDatasets gives the available files.")  # emulator-chosen
     return ctx.emulator.presign(ctx.base_url, "GET", DATASET_PREFIX + filename, owner="")
+
+
+def cryptosignals_meta_model_page(ctx: RequestContext, key: ApiKey | None) -> dict[str, Any]:
+    """The CryptoSignals meta model's holdings: nobody stakes in the sandbox, so an empty table."""
+    return {"tournament": CRYPTO, "tableData": [], "totalStakes": 0, "totalAtStake": views.NMR_ZERO,
+            "lastUpdated": now_iso()}

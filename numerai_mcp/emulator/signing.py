@@ -14,6 +14,8 @@ import hmac
 import time
 from urllib.parse import quote
 
+from numerai_mcp.emulator.clock import CLOCK
+
 STORE_PREFIX = "/_store/"
 
 
@@ -37,7 +39,7 @@ def signature(master_key: str, method: str, key: str, expires: int, owner: str, 
 def presign(base_url: str, master_key: str, method: str, key: str, *, lifetime_s: float, owner: str,
             now: float | None = None) -> str:
     """A URL that allows `method` on `key` until now + lifetime."""
-    expires = int((time.time() if now is None else now) + lifetime_s)
+    expires = int((CLOCK.now() if now is None else now) + lifetime_s)
     sig = signature(master_key, method, key, expires, owner)
     return (f"{base_url.rstrip('/')}{STORE_PREFIX}{quote(key)}"
             f"?Expires={expires}&Owner={quote(owner)}&Signature={sig}")
@@ -58,7 +60,7 @@ def verify(master_key: str, method: str, key: str, params: dict[str, str], conte
         raise Denied(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
                      "signature you provided. Check your key and signing method.",
                      (("StringToSign", "\\n".join((method.upper(), content_type, str(expires), owner, key))),))
-    moment = time.time() if now is None else now
+    moment = CLOCK.now() if now is None else now
     if moment > expires:
         raise Denied(403, "AccessDenied", "Request has expired",
                      (("Expires", _iso(expires)), ("ServerTime", _iso(moment))))

@@ -17,13 +17,14 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from numerai_mcp.emulator.clock import CLOCK
 
 log = logging.getLogger("numerai_mcp.emulator")
 
@@ -33,7 +34,7 @@ FIRST_ROUND = 1200
 
 def now_iso(at: float | None = None) -> str:
     """Numerai-style `Time`: ISO-8601 UTC with a Z."""
-    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
+    moment = datetime.fromtimestamp(CLOCK.now() if at is None else at, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -62,6 +63,11 @@ class Model:
     inserted_at: str
     submission_webhook: str | None = None
     assigned_pickle_id: str | None = None
+    archived_at: str | None = None  # archived models are hidden from account.models and free their slot
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
 
 @dataclass
@@ -90,6 +96,7 @@ class Trigger:
     logs: list[LogLine] = field(default_factory=list)
     round_id: str | None = None
     submission_id: str | None = None
+    model_id: str | None = None  # the slot a run submits for (runs only)
 
 
 @dataclass
@@ -110,6 +117,21 @@ class Pickle:
     diagnostics_status: str | None = None
     diagnostics_description: str | None = None
     trigger_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Submission:
+    """A round's predictions, recorded when a run of a pickle succeeds."""
+
+    id: str
+    account_id: str
+    model_id: str
+    pickle_id: str
+    trigger_id: str
+    round_number: int
+    round_opened_at: float
+    filename: str  # live_predictions-<12 hex>.csv, as numerai-predict names its output
+    inserted_at: str
 
 
 @dataclass
@@ -146,15 +168,20 @@ class World:
     pickles: dict[str, Pickle] = field(default_factory=dict)
     triggers: dict[str, Trigger] = field(default_factory=dict)
     objects: dict[str, StoredObject] = field(default_factory=dict)
-    round: Round = field(default_factory=lambda: Round(FIRST_ROUND, True, time.time()))
+    submissions: dict[str, Submission] = field(default_factory=dict)
+    round: Round = field(default_factory=lambda: Round(FIRST_ROUND, True, CLOCK.now()))
     generation: int = 0  # bumped by reset, so late results of old jobs are dropped
 
     # -- lookups ----------------------------------------------------------------------------
     def account_by_name(self, username: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.username == username), None)
 
-    def models_of(self, account_id: str) -> list[Model]:
-        return [m for m in self.models.values() if m.account_id == account_id]
+    def models_of(self, account_id: str, *, archived: bool = True) -> list[Model]:
+        return [m for m in self.models.values() if m.account_id == account_id and (archived or not m.archived)]
+
+    def submissions_of(self, model_id: str) -> list[Submission]:
+        """Oldest first."""
+        return [s for s in self.submissions.values() if s.model_id == model_id]
 
     def assigned_slots(self, pickle_id: str) -> list[str]:
         return [m.id for m in self.models.values() if m.assigned_pickle_id == pickle_id]
@@ -183,7 +210,8 @@ class World:
             master_key=data["master_key"], demo_public_id=data["demo_public_id"],
             accounts=table("accounts", Account), keys=table("keys", ApiKey), models=table("models", Model),
             pickles=table("pickles", Pickle), triggers=table("triggers", Trigger, trigger),
-            objects=table("objects", StoredObject), round=Round(**data["round"]),
+            objects=table("objects", StoredObject), submissions=table("submissions", Submission),
+            round=Round(**data["round"]),
             generation=int(data.get("generation", 0)),
         )
 

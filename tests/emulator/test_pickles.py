@@ -15,6 +15,7 @@ from tests.support.emulator_api import (
     UPLOAD_AUTH,
     Gql,
     pickle_view,
+    set_clock,
     upload_pickle,
     wait_for_trigger,
     wait_for_validation,
@@ -199,6 +200,7 @@ def test_docker_images_and_data_versions(api: Gql) -> None:
 
 
 def test_rounds_report_the_current_round_and_close(api: Gql, emulator: Any) -> None:
+    set_clock(emulator.url, freeze=True)  # an open round's deadlines follow the clock: read it once
     query = "query($n: Int, $s: RoundStatus) { rounds(tournament: 8, number: $n, status: $s) { number openTime " \
             "closeStakingTime closeTime resolveTime resolvedGeneral } }"
     current = api.data(query, {"n": 0}, auth=False)["rounds"]

@@ -1,14 +1,75 @@
-"""The GraphQL surface: signatures exactly as Numerai's introspection, and graphql-core's own
-errors for a query that strays from them (over real HTTP against the real process)."""
+"""The GraphQL surface: Numerai's own schema (tests/fixtures/numerai-schema-upload.graphql) exactly,
+as the running emulator reports it by introspection, plus only the documented additions; and
+graphql-core's own errors for a query that strays from it (over real HTTP against the real process)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from graphql import (
+    build_client_schema,
+    build_schema,
+    find_breaking_changes,
+    find_dangerous_changes,
+    get_introspection_query,
+)
 
+from tests.conftest import FIXTURES, REPO
 from tests.support.emulator_api import Gql
+from tests.support.schema_compare import difference
+
+REFERENCE = FIXTURES / "numerai-schema-upload.graphql"
+PACKAGE_COPY = REPO / "numerai_mcp" / "emulator" / "numerai_schema.graphql"
+# numerapi 3.1.1 `list_rounds` selects these on Round.roundScoreConfigs (absent from the dump).
+ROUND_SCORE_CONFIG_FIELDS = {
+    "id", "scoreConfigId", "roundNumberStart", "roundNumberEnd", "name", "version", "displayName", "totalScoreDays",
+    "returnsLagDays", "dataDelayDays", "universe", "isCanonScore", "isPayout", "scoringStart", "scoringEnd",
+    "minMultiplier", "maxMultiplier", "defaultMultiplier", "clipThreshold", "stakeThreshold", "payoutFactor",
+}
+
+
+def _reference() -> Any:
+    return build_schema(REFERENCE.read_text(encoding="utf-8"))
+
+
+def _served(api: Gql) -> Any:
+    """The schema the running emulator reports by introspection."""
+    return build_client_schema(api.data(get_introspection_query(descriptions=False), auth=False))
+
+
+def test_the_emulator_ships_the_reference_schema_byte_for_byte() -> None:
+    copies = [PACKAGE_COPY, *(p / "shared" / "reference" / REFERENCE.name for p in REPO.parents)]
+    for copy in (c for c in copies if c.is_file()):
+        assert copy.read_bytes() == REFERENCE.read_bytes(), f"{copy} differs from {REFERENCE}"
+
+
+def test_served_schema_is_numerais_for_every_root_field_and_reachable_type(api: Gql) -> None:
+    missing, extra = difference(_reference(), _served(api))
+    assert missing == set(), sorted(missing)
+    assert {f for f in extra if f[1] != "RoundScoreConfig"} == {
+        ("field", "Round", "roundScoreConfigs", "[RoundScoreConfig]", None)}
+    assert {f[2] for f in extra if f[0] == "field" and f[1] == "RoundScoreConfig"} == ROUND_SCORE_CONFIG_FIELDS
+
+
+def test_graphql_core_finds_no_breaking_or_dangerous_change_either_way(api: Gql) -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
+    renamed = text.replace("type Query {", "type RootQueryType {").replace("type Mutation {", "type RootMutationType {")
+    renamed = renamed.replace("query: Query", "query: RootQueryType").replace("mutation: Mutation",
+                                                                             "mutation: RootMutationType")
+    reference, served = build_schema(renamed), _served(api)
+    assert find_breaking_changes(reference, served) == []
+    assert find_dangerous_changes(reference, served) == []
+    assert sorted(c.description for c in find_breaking_changes(served, reference)) == [
+        "Field Round.roundScoreConfigs was removed.", "RoundScoreConfig was removed."]
+
+
+def test_root_types_have_numerais_names(api: Gql) -> None:
+    assert api.data("{ __typename }", auth=False) == {"__typename": "RootQueryType"}
+    names = api.data("{ __schema { queryType { name } mutationType { name } } }", auth=False)["__schema"]
+    assert names == {"queryType": {"name": "RootQueryType"}, "mutationType": {"name": "RootMutationType"}}
 
 INTROSPECT = """query($name: String!) { __type(name: $name) { fields {
   name type { ...T } args { name defaultValue type { ...T } } } } }
@@ -34,7 +95,7 @@ def _signatures(api: Gql, type_name: str) -> dict[str, str]:
 
 
 def test_root_fields_have_numerais_argument_names_types_and_defaults(api: Gql) -> None:
-    query, mutation = _signatures(api, "Query"), _signatures(api, "Mutation")
+    query, mutation = _signatures(api, "RootQueryType"), _signatures(api, "RootMutationType")
     assert query["computePickleUploadAuth"] == '(filename: String = "model.pkl", modelId: ID): FileUploadAuth'
     assert query["computePickleDownloadAuth"] == "(modelId: ID!, pickleId: ID): FileUploadAuth"
     assert query["computePickles"] == "(id: ID, modelId: ID, unassigned: Boolean! = false): [ComputePickleUpload]"
@@ -81,13 +142,13 @@ def test_wrong_argument_and_variable_types_fail_validation(api: Gql) -> None:
     variable = api.errors("query($m: Int) { model(modelId: $m) { id } }", {"m": 1})
     assert variable == ["Variable '$m' of type 'Int' used in position expecting type 'ID'."]
     missing = api.errors("query { triggerLogs { message } }")
-    assert missing == ["Argument 'Query.triggerLogs(triggerId:)' of type 'ID!' is required, but it was not provided."]
+    assert missing == ["Argument 'RootQueryType.triggerLogs(triggerId:)' of type 'ID!' is required, but it was not provided."]
 
 
 def test_argument_numerai_does_not_have_is_rejected(api: Gql) -> None:
     """computePickleUploadAuth has no tournament argument (unlike the submission variants)."""
     errors = api.errors("{ computePickleUploadAuth(filename: \"m.pkl\", tournament: 8) { url } }")
-    assert errors == ["Unknown argument 'tournament' on field 'Query.computePickleUploadAuth'."]
+    assert errors == ["Unknown argument 'tournament' on field 'RootQueryType.computePickleUploadAuth'."]
 
 
 def test_syntax_error_is_a_graphql_error_with_http_200(api: Gql) -> None:

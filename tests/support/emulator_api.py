@@ -1,6 +1,7 @@
 """Plain-HTTP helpers for talking to a running emulator in tests (no project client involved).
 
-`Gql(url, auth)` posts GraphQL exactly as any client would; `upload_pickle` walks the
+`Gql(url, auth)` posts GraphQL exactly as any client would; `set_clock` moves the emulator's
+time (tests never depend on the wall clock); `upload_pickle` walks the
 presigned upload + registration; `wait_for_validation` polls `computePickles` until the
 pickle's validation is terminal. Shared by the emulator tests and anyone who needs an
 uploaded pickle without going through the MCP tools.
@@ -72,6 +73,19 @@ class Gql:
     def image_id(self, python: str) -> str:
         images = self.data("{ computePickleDockerImages { id name } }")["computePickleDockerImages"]
         return next(i["id"] for i in images if i["name"] == f"Python {python}")
+
+
+def set_clock(emulator_url: str, *, freeze: bool | None = None, at: float | None = None,
+              advance_s: float = 0.0) -> dict[str, Any]:
+    """Freeze, set or advance the emulator's clock (its reset goes back to the wall clock); returns its state."""
+    body: dict[str, Any] = {"advance_s": advance_s}
+    if freeze is not None:
+        body["freeze"] = freeze
+    if at is not None:
+        body["at"] = at
+    response = httpx.post(f"{emulator_url.rstrip('/')}/_emulator/clock", json=body, timeout=30.0)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def upload_pickle(api: Gql, path: Path, *, model_id: str | None, python: str = "3.12") -> dict[str, Any]:
