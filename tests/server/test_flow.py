@@ -225,13 +225,13 @@ async def test_missing_scope_names_the_scope_and_how_to_add_it(emulator: Any, te
 
 
 async def test_expired_upload_url_says_to_fetch_a_new_one(settings: Any, pickle_path: Path, emulator: Any) -> None:
-    import anyio
+    from tests.support.emulator_api import set_clock
 
-    emulator.set_faults(url_lifetime_s=1)
+    emulator.set_faults(url_lifetime_s=60)
     async with in_process(settings) as client:
         model_id = (await call(client, "create_model", {"name": "expiry", "confirm": True}))["id"]
         auth = await call(client, "upload_model", {"operation": "get_upload_auth", "modelId": model_id})
-        await anyio.sleep(2.2)
+        set_clock(emulator.url, freeze=True, advance_s=120)  # two minutes later, without waiting for them
         message = await error_of(client, "upload_model", {"operation": "put_file", "localPath": str(pickle_path),
                                                           "presignedUrl": auth["uploadAuth"]["url"]})
     assert "expired" in message and "get_upload_auth" in message
