@@ -6,12 +6,17 @@ POST keys    {scopes, username?, name?, max_model_slots?} -> {auth, public_id, u
 POST round   {open: bool} -> {number, open}
 GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
                 objects, round, faults (with counts of injected faults), processed requests by kind
-GET  health  -> {ok, datasets_ready, validator}
+GET  health  -> {ok, datasets_ready, validator, pid} (pid: which process answers, for the shared sandbox's record)
+
+A locked control API (the shared sandbox's, which outlives any one server and keeps the user's
+state) answers only requests bearing `Authorization: Bearer <auth.control_token(master key)>`,
+except `health`: other local users can neither reset that state nor mint keys for it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -20,7 +25,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from numerai_mcp.emulator import views
-from numerai_mcp.emulator.auth import auth_header
+import hmac
+
+from numerai_mcp.emulator.auth import auth_header, control_token
 from numerai_mcp.emulator.core import Emulator
 from numerai_mcp.emulator.fresh import DEMO_USERNAME, add_key
 from numerai_mcp.emulator.state import Round
@@ -56,8 +63,19 @@ def _number(data: dict[str, Any], name: str, default: float | None) -> float | N
     return float(value)
 
 
-def _handler(function: Any) -> Any:
+def _allowed(request: Request) -> bool:
+    if not getattr(request.app.state, "control_locked", False):
+        return True
+    with _emulator(request).store.read() as world:
+        expected = f"Bearer {control_token(world.master_key)}"
+    return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected.encode())
+
+
+def _handler(function: Any, *, open_to_all: bool = False) -> Any:
     async def endpoint(request: Request) -> JSONResponse:
+        if not open_to_all and not _allowed(request):
+            return JSONResponse({"error": "this control API is locked: send 'Authorization: Bearer <control token>' "
+                                 "(derived from the sandbox's master key)"}, status_code=401)
         try:
             return JSONResponse(await function(request))
         except (BadRequest, ValueError) as exc:
@@ -151,7 +169,7 @@ async def state(request: Request) -> dict[str, Any]:
 async def health(request: Request) -> dict[str, Any]:
     emulator = _emulator(request)
     return {"ok": True, "datasets_ready": emulator.datasets.ready.is_set(), "datasets_error": emulator.datasets.error,
-            "validator": emulator.validator_name}
+            "validator": emulator.validator_name, "pid": os.getpid()}
 
 
 routes = [
@@ -160,5 +178,5 @@ routes = [
     Route("/keys", _handler(keys), methods=["POST"]),
     Route("/round", _handler(round_), methods=["POST"]),
     Route("/state", _handler(state), methods=["GET"]),
-    Route("/health", _handler(health), methods=["GET"]),
+    Route("/health", _handler(health, open_to_all=True), methods=["GET"]),
 ]
