@@ -1,11 +1,16 @@
 """`numerai-mcp demo`: the whole model-upload story, end to end, with no account and no internet.
 
-It starts the local Numerai API emulator, starts this MCP server as a real stdio subprocess,
-connects a real MCP client, and walks the workflow an agent would: check credentials, create
-a slot, train a small model and export its bundle, build the pickle in Numerai's runtime,
-validate it, upload, wait for Numerai's validation, assign, trigger, read the logs. The
-client answers the server's confirmation questions "yes" and says so in the transcript.
-Exit status 0 only when every step succeeded.
+It attaches to the user's shared sandbox emulator (the one `serve --sandbox` uses; started
+when needed), starts this MCP server as a real stdio subprocess, connects a real MCP client,
+and walks the workflow an agent would: check credentials, create a slot, train a small model
+and export its bundle, build the pickle in Numerai's runtime, validate it, upload, wait for
+Numerai's validation, assign, trigger, read the logs. The client answers the server's
+confirmation questions "yes" and says so in the transcript. Exit status 0 only when every
+step succeeded.
+
+The walkthrough runs under an account of its own in the sandbox (a new one each run), so the
+sandbox's demo account, which the user's own agent works with, is left exactly as it was. An
+emulator the demo had to start is stopped at the end unless a server process is using it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +77,36 @@ def train_demo_model(features: list[str], rows: int = 6000, seed: int = 7) -> tu
     return model, corr
 
 
+@contextmanager
+def _walkthrough_account(transcript: Transcript, cache_dir: Path) -> Iterator[tuple[str, str]]:
+    """(API URL, key) of a new account on the shared sandbox; afterwards, stop the emulator if this
+    demo started it and no server process uses it."""
+    from numerai_mcp.emulator.catalog import ALL_SCOPES
+    from numerai_mcp.emulator.shared import SandboxInUse, attach_shared_emulator, release, stop_shared_emulator
+
+    transcript.say("Attaching to the local Numerai API emulator (the sandbox: no account, no network)…")
+    emulator = attach_shared_emulator(cache_dir)
+    try:
+        transcript.say(f"  {emulator.describe()}")
+        walkthrough = f"walkthrough_{secrets.token_hex(3)}"
+        auth = emulator.add_key(list(ALL_SCOPES), username=walkthrough, name="walkthrough key")
+        transcript.say(f"  this walkthrough uses an account of its own, {walkthrough!r}; the sandbox's demo account "
+                       "is left as it was")
+        yield emulator.url, auth
+    finally:
+        release(emulator.home)
+        if emulator.how != "running":
+            try:
+                stop_shared_emulator(emulator.home.root)
+                transcript.say(f"Stopped the sandbox emulator this demo started (its state stays in {emulator.home.root}).")
+            except SandboxInUse:
+                transcript.say(f"The sandbox emulator keeps running at {emulator.url}: a server process uses it.")
+
+
 async def _story(transcript: Transcript, work: Path, cache_dir: Path, python: str) -> None:
     from mcp import Client, StdioServerParameters
     from mcp.client.stdio import stdio_client
     from mcp.types import ElicitResult
-
-    from numerai_mcp.emulator.control import start_emulator
 
     async def on_elicit(_ctx: Any, params: Any) -> ElicitResult:
         transcript.say(f"       ? {params.message} → yes (the demo answers for you)")
@@ -88,10 +118,8 @@ async def _story(transcript: Transcript, work: Path, cache_dir: Path, python: st
             raise StepFailed(" ".join(getattr(b, "text", "") for b in result.content))
         return result.structured_content or {}
 
-    transcript.say("Starting the local Numerai API emulator (sandbox: a demo account, no network)…")
-    with start_emulator(data_dir=work / "emulator", cache_dir=cache_dir) as emulator:
-        transcript.say(f"  sandbox API at {emulator.url}")
-        env = {"NUMERAI_API_URL": emulator.url, "NUMERAI_MCP_AUTH": emulator.auth,
+    with _walkthrough_account(transcript, cache_dir) as (api_url, auth):
+        env = {"NUMERAI_API_URL": api_url, "NUMERAI_MCP_AUTH": auth,
                "NUMERAI_MCP_CACHE_DIR": str(cache_dir), "NUMERAI_MCP_CREDENTIALS_FILE": str(work / "no-credentials")}
         params = StdioServerParameters(command=sys.executable, args=["-m", "numerai_mcp", "serve", "--log-level", "WARNING"],
                                        env=env)

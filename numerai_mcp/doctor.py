@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from numerai_mcp import __version__
@@ -121,26 +121,65 @@ async def _api(settings: Settings) -> list[Finding]:
     return found
 
 
-def collect(settings: Settings) -> list[Finding]:
+def collect(settings: Settings, *, check_api: bool = True) -> list[Finding]:
     findings = [Finding("numerai-mcp", True, f"{__version__} on Python {sys.version.split()[0]} ({sys.executable})")]
     findings += _interpreters()
     findings += _runtimes(settings.cache_dir)
     findings += _tools()
     findings.append(_cache(settings.cache_dir))
-    findings += asyncio.run(_api(settings))
+    if check_api:
+        findings += asyncio.run(_api(settings))
     return findings
+
+
+def _attach_sandbox(settings: Settings) -> tuple[Finding, Settings | None]:
+    """The shared sandbox emulator (started when needed), and settings pointing at it with its demo key."""
+    from numerai_mcp.api.credentials import Credentials
+    from numerai_mcp.emulator.control import EmulatorError
+    from numerai_mcp.emulator.shared import attach_shared_emulator
+
+    try:
+        emulator = attach_shared_emulator(settings.cache_dir)
+    except EmulatorError as exc:
+        return Finding("sandbox", False, f"the local Numerai API emulator could not start: {exc}",
+                       fix="see the emulator's log above; `numerai-mcp sandbox --status` shows where its state "
+                       "lives (move that directory away to start from a fresh state)"), None
+    return (Finding("sandbox", True, emulator.describe()),
+            replace(settings, api_url=emulator.url, credentials=Credentials.parse(emulator.auth)))
+
+
+def collect_sandbox(settings: Settings) -> list[Finding]:
+    """doctor --sandbox: the local checks, then the shared sandbox emulator and its demo key, the way
+    `serve --sandbox` uses them. The real API and a real key play no part."""
+    sandbox, attached = _attach_sandbox(settings)
+    findings = [*collect(settings, check_api=False), sandbox]
+    if attached is not None:
+        findings += asyncio.run(_api(attached))
+    return findings
+
+
+def _sandbox_settings() -> Settings:
+    from numerai_mcp.emulator.shared import sandbox_env
+
+    return Settings.from_env(sandbox_env())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="numerai-mcp doctor", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="check an installation wired to the local sandbox (`serve --sandbox`): attach to (or "
+                        "start) the shared emulator and check its demo key instead of the real API and key")
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except CredentialsError as exc:
-        settings = Settings.from_env({k: v for k, v in os.environ.items() if not k.startswith("NUMERAI_") or k == "NUMERAI_API_URL"})
-        print(f"credentials: {exc}", file=sys.stderr)
-    findings = collect(settings)
+    if args.sandbox:
+        findings = collect_sandbox(_sandbox_settings())
+    else:
+        try:
+            settings = Settings.from_env()
+        except CredentialsError as exc:
+            settings = Settings.from_env({k: v for k, v in os.environ.items() if not k.startswith("NUMERAI_") or k == "NUMERAI_API_URL"})
+            print(f"credentials: {exc}", file=sys.stderr)
+        findings = collect(settings)
     failed = [f for f in findings if not f.ok and f.essential]
     if args.json:
         print(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}, indent=2))

@@ -4,11 +4,16 @@ numerapi reads the whole file into memory and ignores the PUT status. Here the b
 streamed in fixed-size chunks (memory stays flat whatever the size), the MD5 is computed
 on the way and compared with the store's ETag, the byte count is checked before and
 after, and transient failures are retried (a PUT to the same key is idempotent).
+
+Nothing answering at all is not transient in the same way: a refused connection means nothing
+listens at the URL's address (typically a sandbox emulator that has stopped), so it fails at once
+with what to do; other failures to connect (DNS, timeouts) get `connect_retries` quick retries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import logging
 import os
@@ -17,10 +22,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 from numerai_mcp.api.errors import UploadError
+from numerai_mcp.netutil import is_loopback
 from numerai_mcp.redact import redact
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,32 @@ def _describe_refusal(status: int, body: str) -> UploadError:
         f"The store refused the upload (HTTP {status}, {detail}).",
         hint="Request a fresh URL with get_upload_auth; a URL is bound to the key that asked for it.",
     )
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when the connection was actively refused: nothing listens at that address."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or getattr(seen, "errno", None) == errno.ECONNREFUSED:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _nothing_answers(url: str, exc: BaseException, refused: bool) -> UploadError:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    where = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    again = ("call upload_model operation='get_upload_auth' again for a new URL and put_file it "
+             "(or use operation='upload', which does both)")
+    if refused and is_loopback(host):
+        return UploadError(
+            f"Nothing is listening at {where}, where this presigned URL points: the sandbox emulator that issued it "
+            "has stopped.", hint=f"Nothing was uploaded; {again}.")
+    what = "is listening" if refused else "answers"
+    reason = "connection refused" if refused else f"{type(exc).__name__}: {redact(exc) or 'no connection'}"
+    return UploadError(f"Nothing {what} at {where}, where this presigned URL points ({reason}).",
+                       hint=f"Nothing was uploaded. Check the network connection (proxy, firewall, VPN), then {again}.")
 
 
 def _xml_field(body: str, name: str) -> str | None:
@@ -107,11 +140,16 @@ async def put_file(
     retries: int = 3,
     backoff: float = 0.5,
     progress: AsyncProgress | None = None,
+    connect_retries: int = 2,
 ) -> PutResult:
-    """PUT `path` to `url` with no Content-Type (the presigned signature covers an empty one)."""
+    """PUT `path` to `url` with no Content-Type (the presigned signature covers an empty one).
+
+    `retries` bounds retries after 5xx and cut connections (the store is there); `connect_retries`
+    bounds retries when nothing answers at all, and a refused connection is never retried."""
     size = path.stat().st_size
     started = time.monotonic()
     last_error: str = ""
+    connect_failures = 0
     for attempt in range(1, retries + 2):
         if attempt > 1:
             await asyncio.sleep(min(backoff * 2 ** (attempt - 2), 8.0))
@@ -120,6 +158,14 @@ async def put_file(
         try:
             chunks = _file_chunks(path, size, digest, progress)
             response = await http.put(url, content=chunks, headers=headers, timeout=httpx.Timeout(timeout, connect=15.0))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached anything: nothing was sent
+            refused = _refused(exc)
+            connect_failures += 1
+            last_error = f"{type(exc).__name__}: {redact(exc) or 'no connection'}"
+            log.info("upload attempt %d could not connect: %s", attempt, "refused" if refused else last_error)
+            if refused or connect_failures > connect_retries:
+                raise _nothing_answers(url, exc, refused) from None
+            continue
         except httpx.TransportError as exc:
             last_error = f"{type(exc).__name__}: {redact(exc) or 'connection lost'}"
             log.info("upload attempt %d failed: %s", attempt, last_error)

@@ -33,7 +33,8 @@ def _fault_response(scope: Scope, decision: Decision) -> tuple[int, str, bytes]:
     return status, "text/html", f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>".encode()
 
 
-def create_app(emulator: Emulator) -> ASGIApp:
+def create_app(emulator: Emulator, *, lock_control: bool = False) -> ASGIApp:
+    """The emulator's routes; `lock_control` makes the control API answer only its bearer token."""
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         emulator.start()
@@ -51,4 +52,5 @@ def create_app(emulator: Emulator) -> ASGIApp:
         lifespan=lifespan,
     )
     app.state.emulator = emulator
+    app.state.control_locked = lock_control
     return FaultInjector(app, emulator.faults, _faultable, _fault_response)

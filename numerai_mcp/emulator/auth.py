@@ -42,6 +42,12 @@ def auth_header(master_key: str, public_id: str) -> str:
     return f"Token {public_id}${secret_for(master_key, public_id)}"
 
 
+def control_token(master_key: str) -> str:
+    """The bearer token of a locked control API (the shared sandbox's), derived like key secrets: only
+    a process that can read the state file (its owner) can compute it, and it is never stored."""
+    return hmac.new(bytes.fromhex(master_key), b"control-api", hashlib.sha256).hexdigest()
+
+
 def unauthenticated(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
 

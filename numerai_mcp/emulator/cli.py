@@ -5,7 +5,11 @@ style use works:
     export NUMERAI_API_URL=http://127.0.0.1:PORT
     export NUMERAI_MCP_AUTH='Token PUBLIC$SECRET'
 (the demo account's key; with --port 0 the port actually bound). Everything else goes to
-stderr. Serves until SIGINT/SIGTERM.
+stderr. Serves until SIGINT/SIGTERM (or, with --idle-timeout, until it has been idle that long).
+
+`--shared DIR` runs it as the user's shared sandbox (what `serve --sandbox`, `demo` and
+`doctor --sandbox` start on demand, see emulator/shared.py): state, data, address record and
+locks live in DIR. `--status` and `--stop` report on and stop that shared emulator.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from numerai_mcp.emulator.settings import (
     DEFAULT_URL_LIFETIME_S,
@@ -28,6 +33,9 @@ from numerai_mcp.emulator.settings import (
     EmulatorSettings,
 )
 from numerai_mcp.netutil import bind_tcp, is_loopback
+
+if TYPE_CHECKING:
+    from numerai_mcp.emulator.home import SandboxHome
 
 log = logging.getLogger("numerai_mcp.emulator")
 
@@ -43,6 +51,13 @@ def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _idle_seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0: never), got {text}")
     return value
 
 
@@ -79,6 +94,18 @@ def parser() -> argparse.ArgumentParser:
                    "(the harness when installed)")
     p.add_argument("--python", type=_python, action="append", default=[], metavar="3.X=PATH",
                    help="interpreter (e.g. a venv with Numerai's pins) to validate 3.X pickles with; repeatable")
+    p.add_argument("--idle-timeout", type=_idle_seconds, metavar="SECONDS",
+                   help="exit after this long with no API request and no validation running (default: never; "
+                   "the shared sandbox uses 1800)")
+    shared = p.add_argument_group("the shared sandbox (the one `serve --sandbox` attaches to)")
+    shared.add_argument("--shared", type=Path, metavar="DIR",
+                        help="run as the shared sandbox whose state, address and locks live in DIR "
+                        "(normally started on demand by `serve --sandbox`)")
+    what = shared.add_mutually_exclusive_group()
+    what.add_argument("--status", action="store_true",
+                      help="say whether the shared sandbox runs, where, and which server processes use it")
+    what.add_argument("--stop", action="store_true",
+                      help="stop the shared sandbox when no server process uses it (its state stays on disk)")
     return p
 
 
@@ -105,6 +132,8 @@ class _DropNoise(logging.Filter):
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(list(argv))
+    if args.status or args.stop:
+        return _manage(args)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("uvicorn.error").addFilter(_DropNoise())
     from numerai_mcp.redact import install_log_redaction
@@ -114,25 +143,55 @@ def main(argv: Sequence[str]) -> int:
         print(f"numerai-mcp sandbox: refusing to bind {args.host}: the emulator has no real security. "
               "Use 127.0.0.1, or pass --allow-remote if you really mean it.", file=sys.stderr)
         return 2
-    temp_dir = None
+    temp_dir = home = None
+    if args.shared is not None:
+        if args.state is not None or args.data_dir is not None:
+            print("numerai-mcp sandbox: --shared DIR keeps its state and data in DIR; drop --state/--data-dir.",
+                  file=sys.stderr)
+            return 2
+        from numerai_mcp.emulator.home import SandboxHome
+
+        home = SandboxHome(args.shared.expanduser().resolve()).ensure()
+        args.state, args.data_dir = home.state_file, home.data_dir
     data_dir = args.data_dir
     if data_dir is None and args.state is not None:
         data_dir = args.state.with_name(args.state.name + ".data")
     if data_dir is None:
         temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="numerai-sandbox-"))
     try:
-        return _serve(args, data_dir.resolve())
+        return _serve(args, data_dir.resolve(), home)
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def _serve(args: argparse.Namespace, data_dir: Path) -> int:
+def _manage(args: argparse.Namespace) -> int:
+    """--status / --stop of the shared sandbox (exit 0; --status exits 3 when it is not running)."""
+    from numerai_mcp.config import default_cache_dir
+    from numerai_mcp.emulator import shared
+    from numerai_mcp.emulator.home import default_home
+
+    cache_dir = (args.cache_dir or default_cache_dir(os.environ)).expanduser()
+    home = args.shared.expanduser().resolve() if args.shared else default_home(cache_dir)
+    if args.status:
+        status = shared.shared_status(home)
+        print(status.describe())
+        return 0 if status.running else 3
+    try:
+        print(shared.stop_shared_emulator(home))
+    except shared.SandboxInUse as exc:
+        print(f"numerai-mcp sandbox: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace, data_dir: Path, home: SandboxHome | None) -> int:
     import uvicorn
 
     from numerai_mcp.config import default_cache_dir
     from numerai_mcp.emulator.app import create_app
     from numerai_mcp.emulator.core import Emulator
+    from numerai_mcp.emulator.lifetime import ActivityTracker, AlreadyRunning, IdleMonitor, claim, validations_pending
 
     settings = EmulatorSettings(
         data_dir=data_dir, host=args.host, port=args.port, state_file=args.state.resolve() if args.state else None,
@@ -142,22 +201,51 @@ def _serve(args: argparse.Namespace, data_dir: Path) -> int:
         validation_workers=args.validation_workers, validator=args.validator, pythons=dict(args.python),
     )
     try:
+        if home is not None:
+            claim(home)  # before loading the state: one emulator per home, ever
         emulator = Emulator(settings)
         sock = _bind(args.host, args.port)
+    except AlreadyRunning as exc:
+        print(f"numerai-mcp sandbox: {exc} (see `numerai-mcp sandbox --status`)", file=sys.stderr)
+        return 3
     except (OSError, ValueError) as exc:
         print(f"numerai-mcp sandbox: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    sys.stdout.write(f"export NUMERAI_API_URL={_public_url(args.host, port)}\n"
+    url = _public_url(args.host, port)
+    if home is not None:
+        _record(home, url, port, args, settings)
+    sys.stdout.write(f"export NUMERAI_API_URL={url}\n"
                      f"export NUMERAI_MCP_AUTH='{emulator.demo_auth}'\n")
     sys.stdout.flush()
-    log.info("sandbox: serving on %s (data %s, state %s)", _public_url(args.host, port), data_dir,
-             settings.state_file or "in memory")
-    config = uvicorn.Config(create_app(emulator), lifespan="on", log_config=None, access_log=False, http="h11",
+    if home is not None:  # whoever started us stops reading; a stray print must not hit a closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    log.info("sandbox: serving on %s (data %s, state %s%s)", url, data_dir, settings.state_file or "in memory",
+             f", stops after {args.idle_timeout:g} s idle" if args.idle_timeout else "")
+    app = tracker = ActivityTracker(create_app(emulator, lock_control=home is not None))
+    config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, http="h11",
                             ws="none", timeout_graceful_shutdown=5)
     # uvicorn re-raises the stop signal once it has shut down gracefully; with these no-op
     # handlers in place that ends `run` normally, so the temp data dir is removed and we exit 0.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: None)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    if args.idle_timeout:
+        IdleMonitor(args.idle_timeout, tracker, lambda: validations_pending(emulator),
+                    lambda: setattr(server, "should_exit", True), home).start()
+    server.run(sockets=[sock])
     return 0
+
+
+def _record(home: SandboxHome, url: str, port: int, args: argparse.Namespace, settings: EmulatorSettings) -> None:
+    """Where the shared sandbox answers, for processes that attach to it (no secret in it)."""
+    import time
+
+    from numerai_mcp import __version__
+
+    home.write_record({"url": url, "host": args.host, "port": port, "pid": os.getpid(),
+                       "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "idle_timeout_s": args.idle_timeout or None, "cache_dir": str(settings.cache_dir),
+                       "state_file": str(home.state_file), "version": __version__})

@@ -44,8 +44,8 @@ class EmulatorError(RuntimeError):
 class EmulatorHandle:
     """A running emulator process and its control API."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self._args, self._env, self._log_path = args, env, log_path
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None) -> None:
+        self._args, self._env, self._log_path, self._cwd = args, env, log_path, cwd
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.auth = ""
@@ -56,7 +56,7 @@ class EmulatorHandle:
         args = [*self._args, "--port", str(port)]
         with open(self._log_path, "a", encoding="utf-8") as log:
             self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                            env=self._env, text=True, start_new_session=True)
+                                            env=self._env, text=True, start_new_session=True, cwd=self._cwd)
         try:
             self.url, self.auth = self._read_exports()
             self.port = int(self.url.rsplit(":", 1)[1])
@@ -127,13 +127,7 @@ class EmulatorHandle:
 
     # -- control API ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        try:
-            response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=30.0)
-        except httpx.HTTPError as exc:
-            raise EmulatorError(f"control API {path} unreachable: {exc}") from None
-        if response.status_code != 200:
-            raise EmulatorError(f"control API {path} refused ({response.status_code}): {response.text}")
-        return response.json()
+        return control_call(self.url, method, path, body)
 
     def reset(self) -> str:
         """Fresh demo state, faults off, round open; returns the demo auth."""
@@ -160,12 +154,27 @@ class EmulatorHandle:
         return self._call("GET", "health")
 
 
-@contextmanager
-def start_emulator(*, port: int = 0, state_file: Path | None = None, data_dir: Path | None = None,
-                   cache_dir: Path | None = None, extra_args: Sequence[str] = (),
-                   env: Mapping[str, str] | None = None) -> Iterator[EmulatorHandle]:
-    """Run `numerai-mcp sandbox` as a subprocess for the duration of the block."""
-    work = Path(tempfile.mkdtemp(prefix="numerai-emulator-"))
+def control_call(url: str, method: str, path: str, body: Mapping[str, Any] | None = None,
+                 token: str | None = None) -> dict[str, Any]:
+    """One request to the emulator's control API at `url` (see control_api.py); `token` for a locked one."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.request(method, f"{url}/_emulator/{path}", json=body, headers=headers, timeout=30.0,
+                                 trust_env=False)
+    except httpx.HTTPError as exc:
+        raise EmulatorError(f"control API {path} unreachable: {exc}") from None
+    if response.status_code != 200:
+        raise EmulatorError(f"control API {path} refused ({response.status_code}): {response.text}")
+    return response.json()
+
+
+def emulator_command(*extra_args: str) -> list[str]:
+    """`numerai-mcp sandbox …` run by this very interpreter."""
+    return [sys.executable, "-m", "numerai_mcp", "sandbox", *extra_args]
+
+
+def emulator_env(cache_dir: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The emulator's environment: ours without any Numerai credential, plus `env`, importing this very package."""
     child_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     child_env.update(env or {})
     if cache_dir is not None:
@@ -174,7 +183,17 @@ def start_emulator(*, port: int = 0, state_file: Path | None = None, data_dir: P
     # the child must import this very package, installed or not, whatever the caller's cwd
     source_root = str(Path(__file__).resolve().parents[2])
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, child_env.get("PYTHONPATH")) if p)
-    args = [sys.executable, "-m", "numerai_mcp", "sandbox", "--data-dir", str(data_dir or work / "data")]
+    return child_env
+
+
+@contextmanager
+def start_emulator(*, port: int = 0, state_file: Path | None = None, data_dir: Path | None = None,
+                   cache_dir: Path | None = None, extra_args: Sequence[str] = (),
+                   env: Mapping[str, str] | None = None) -> Iterator[EmulatorHandle]:
+    """Run `numerai-mcp sandbox` as a subprocess for the duration of the block."""
+    work = Path(tempfile.mkdtemp(prefix="numerai-emulator-"))
+    child_env = emulator_env(cache_dir, env)
+    args = emulator_command("--data-dir", str(data_dir or work / "data"))
     if state_file is not None:
         args += ["--state", str(state_file)]
     args += list(extra_args)

@@ -9,12 +9,18 @@ POST clock   {freeze?: bool, at?: epoch seconds, advance_s?: seconds} -> {now, f
 GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
                 objects, submissions, round, faults (with counts of injected faults), processed requests by
                 kind, clock
-GET  health  -> {ok, datasets_ready, validator}
+GET  health  -> {ok, datasets_ready, validator, pid} (pid: which process answers, for the shared sandbox's record)
+
+A locked control API (the shared sandbox's, which outlives any one server and keeps the user's
+state) answers only requests bearing `Authorization: Bearer <auth.control_token(master key)>`,
+except `health`: other local users can neither reset that state nor mint keys for it.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 from typing import Any
 
 from starlette.requests import Request
@@ -22,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from numerai_mcp.emulator import views
-from numerai_mcp.emulator.auth import auth_header
+from numerai_mcp.emulator.auth import auth_header, control_token
 from numerai_mcp.emulator.clock import CLOCK
 from numerai_mcp.emulator.core import Emulator
 from numerai_mcp.emulator.fresh import DEMO_USERNAME, add_key
@@ -59,8 +65,19 @@ def _number(data: dict[str, Any], name: str, default: float | None) -> float | N
     return float(value)
 
 
-def _handler(function: Any) -> Any:
+def _allowed(request: Request) -> bool:
+    if not getattr(request.app.state, "control_locked", False):
+        return True
+    with _emulator(request).store.read() as world:
+        expected = f"Bearer {control_token(world.master_key)}"
+    return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected.encode())
+
+
+def _handler(function: Any, *, open_to_all: bool = False) -> Any:
     async def endpoint(request: Request) -> JSONResponse:
+        if not open_to_all and not _allowed(request):
+            return JSONResponse({"error": "this control API is locked: send 'Authorization: Bearer <control token>' "
+                                 "(derived from the sandbox's master key)"}, status_code=401)
         try:
             return JSONResponse(await function(request))
         except (BadRequest, ValueError) as exc:
@@ -174,7 +191,7 @@ async def state(request: Request) -> dict[str, Any]:
 async def health(request: Request) -> dict[str, Any]:
     emulator = _emulator(request)
     return {"ok": True, "datasets_ready": emulator.datasets.ready.is_set(), "datasets_error": emulator.datasets.error,
-            "validator": emulator.validator_name}
+            "validator": emulator.validator_name, "pid": os.getpid()}
 
 
 routes = [
@@ -184,5 +201,5 @@ routes = [
     Route("/round", _handler(round_), methods=["POST"]),
     Route("/clock", _handler(clock), methods=["POST"]),
     Route("/state", _handler(state), methods=["GET"]),
-    Route("/health", _handler(health), methods=["GET"]),
+    Route("/health", _handler(health, open_to_all=True), methods=["GET"]),
 ]

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,9 +42,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    env: dict[str, str] | None = None
+    if args.sandbox:  # the sandbox brings its own demo key: a real (or malformed) one must not stop it
+        from numerai_mcp.emulator.shared import sandbox_env
+
+        env = sandbox_env()
     # A malformed key must not take validate_pickle and build_pickle down with it: the tools that need the key
     # report the problem instead.
-    settings = Settings.from_env(strict_credentials=False)
+    settings = Settings.from_env(env, strict_credentials=False)
     if settings.credentials_problem:
         log.warning("numerai-mcp: %s Tools that call Numerai will report this; the others work.",
                     settings.credentials_problem)
@@ -72,35 +77,39 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextlib.contextmanager
 def _maybe_sandbox(settings: Settings, enabled: bool) -> Iterator[Settings]:
-    """With --sandbox, run the emulator beside the server and point the server at it."""
+    """With --sandbox, attach to the user's shared emulator (starting it when needed) and point the
+    server at it. It outlives this process: the next server process finds the same account, models
+    and presigned URLs; it stops by itself once no server is attached and it has been idle."""
     if not enabled:
         yield settings
         return
-    from numerai_mcp.emulator.control import start_emulator
+    from numerai_mcp.emulator.control import EmulatorError
+    from numerai_mcp.emulator.shared import SharedEmulator, attach_shared_emulator, keep_running
 
-    home = settings.cache_dir / "sandbox"
-    home.mkdir(parents=True, exist_ok=True)
-    with start_emulator(state_file=home / "state.json", data_dir=home / "data", cache_dir=settings.cache_dir) as emu:
-        _CLEANUPS.append(emu.stop)
-        log.info("sandbox: Numerai API emulator at %s (state in %s)", emu.url, home)
-        yield replace(settings, api_url=emu.url, credentials=Credentials.parse(emu.auth))
+    try:
+        emulator = attach_shared_emulator(settings.cache_dir)
+    except EmulatorError as exc:
+        raise SystemExit(f"numerai-mcp: --sandbox: could not start the local Numerai API emulator. {exc}") from None
+    log.info("sandbox: attached to %s", emulator.describe())
 
+    def restarted(again: SharedEmulator) -> None:
+        if again.url == emulator.url:
+            log.warning("sandbox: the shared emulator had stopped; it runs again at the same address with its state "
+                        "(pid %d)", again.pid)
+        else:
+            log.error("sandbox: the shared emulator had stopped and now answers at %s instead of %s (its port was "
+                      "taken); restart this MCP server to use it", again.url, emulator.url)
 
-# What must not outlive the server (the sandbox emulator), stopped on SIGTERM/SIGHUP.
-_CLEANUPS: list[Callable[[], None]] = []
+    keep_running(emulator, settings.cache_dir, on_restart=restarted)
+    yield replace(settings, api_url=emulator.url, credentials=Credentials.parse(emulator.auth))
 
 
 def _exit_cleanly_on_signals() -> None:
     """Clients stop servers with SIGTERM (or SIGHUP when a terminal closes). Unwinding the event loop is
-    not reliable then (a worker thread may sit in a blocking read of stdin), so stop what we started and
-    leave at once."""
+    not reliable then (a worker thread may sit in a blocking read of stdin), so leave at once: nothing
+    we hold needs more than the kernel's cleanup (the shared sandbox outlives us by design)."""
 
     def stop(signum: int, _frame: object) -> None:
-        for cleanup in reversed(_CLEANUPS):
-            try:
-                cleanup()
-            except Exception:  # best effort: we are exiting anyway
-                log.debug("cleanup failed", exc_info=True)
         os._exit(128 + signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
