@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -121,12 +122,28 @@ async def _api(settings: Settings) -> list[Finding]:
     return found
 
 
+def _client_configs(env: Mapping[str, str], this_command: Path | None = None) -> list[Finding]:
+    """The numerai entry in each agent client's config (what `numerai-mcp install` wrote): does the
+    client still start this install, with a key it can read? Read-only."""
+    from numerai_mcp.install.environment import own_command
+    from numerai_mcp.install.status import client_entries
+
+    found = []
+    for check in client_entries(env, this_command or own_command()):
+        problems = "; ".join(p.what for p in check.problems)
+        found.append(Finding(f"client {check.client}", check.ok, check.detail + (f" ({problems})" if problems else ""),
+                             fix="; ".join(dict.fromkeys(p.fix for p in check.problems)) or None,
+                             essential=check.essential))
+    return found
+
+
 def collect(settings: Settings) -> list[Finding]:
     findings = [Finding("numerai-mcp", True, f"{__version__} on Python {sys.version.split()[0]} ({sys.executable})")]
     findings += _interpreters()
     findings += _runtimes(settings.cache_dir)
     findings += _tools()
     findings.append(_cache(settings.cache_dir))
+    findings += _client_configs(os.environ)
     findings += asyncio.run(_api(settings))
     return findings
 
