@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# install-mcp.sh: install numerai-mcp into a virtual environment of its own with uv (or a Python
-# >= 3.11 with venv + pip), then run its `numerai-mcp install`, which registers the MCP server
-# "numerai" with the agent clients here. Clients, configs and the key are the package's business.
-#
+# install-mcp.sh: install numerai-mcp into a virtual environment of its own with uv (or a Python >= 3.11
+# with venv + pip), then run its `numerai-mcp install`, which registers the MCP server "numerai" with the
+# agent clients here (clients, configs and the key are the package's business: numerai_mcp/install/).
 #   ./install-mcp.sh [options]                               from a checkout: installs that checkout
 #   curl -sL <raw url of this file> | bash -s -- [options]   installs $NUMERAI_MCP_SOURCE, else REPO_URL
 #   uv tool install <source> && numerai-mcp install          the same without this script
-#
 # Written for bash 3.2 and later (macOS's /bin/bash); empty arrays are expanded as ${a[@]+"${a[@]}"}.
 set -euo pipefail
 
@@ -54,10 +52,6 @@ parse_args() { # the script's own options; numerai-mcp checks the others before 
       *) PASS+=("$arg"); if [ "$arg" = --dry-run ]; then DRY_RUN=1; fi ;;
     esac
   done
-  if [ "$UNINSTALL" = 1 ] && [ "$REUSE" = 1 ]; then
-    printf 'error: --uninstall takes only --client, --dry-run, --force, --purge and --non-interactive.\nRun install-mcp.sh --help for the options.\n' >&2
-    exit 2
-  fi
 }
 
 setup_paths() {
@@ -75,17 +69,16 @@ setup_paths() {
 python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
 venv_healthy() { [ -x "$VENV_PYTHON" ] && python_ok "$VENV_PYTHON"; }
 find_python() { # sets PYTHON to an interpreter >= 3.11, or to ""
-  local name path
-  PYTHON=""
+  local name
   if [ -n "${NUMERAI_MCP_PYTHON:-}" ]; then
-    path=$(command -v "$NUMERAI_MCP_PYTHON") || fail "NUMERAI_MCP_PYTHON=$NUMERAI_MCP_PYTHON is not an executable."
-    python_ok "$path" || fail "NUMERAI_MCP_PYTHON=$NUMERAI_MCP_PYTHON is not Python 3.11 or newer."
-    PYTHON=$path
-  else
-    for name in python3.13 python3.12 python3.11 python3 python; do
-      if path=$(command -v "$name") && python_ok "$path"; then PYTHON=$path; break; fi
-    done
+    { PYTHON=$(command -v "$NUMERAI_MCP_PYTHON") && python_ok "$PYTHON"; } ||
+      fail "NUMERAI_MCP_PYTHON=$NUMERAI_MCP_PYTHON is not Python 3.11 or newer (or not an executable)."
+    return 0
   fi
+  for name in python3.13 python3.12 python3.11 python3 python; do
+    if PYTHON=$(command -v "$name") && python_ok "$PYTHON"; then return 0; fi
+  done
+  PYTHON=""
 }
 
 # Sets PROGRAM to run numerai-mcp: the installed one, else this checkout's code with any Python >= 3.11
