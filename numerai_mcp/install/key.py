@@ -193,10 +193,10 @@ def store(plan: KeyPlan, env: Mapping[str, str], out: Console) -> None:
     if not plan.store:
         return
     path = stored_path(env)
-    first_line = ""
+    lines: list[str] = []
     with suppress(OSError, UnicodeDecodeError):
-        first_line = path.read_text(encoding="utf-8").splitlines()[0] if path.is_file() else ""
-    if first_line == plan.key:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    if lines[:1] == [plan.key]:
         out.info(f"Numerai key: already stored in {path}")
         if not out.dry_run:
             path.chmod(0o600)
