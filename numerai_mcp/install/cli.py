@@ -55,8 +55,8 @@ OPTIONS = (
     Option(("--purge",), {"uninstall": "Also delete the stored credentials file."}),
     Option(("--command",), {"install": "Register PATH, a numerai-mcp executable, as the server command "
                                        "(default: the numerai-mcp of this environment)."}, "PATH"),
-    Option(("--check-options",), dict.fromkeys(BOTH, "Only check the options (exit status 2, with the reason, "
-                                                     "when they are wrong); change nothing.")),
+    Option(("--check-options",), dict.fromkeys(BOTH, "Only check the options (exit status 2 with the reason when "
+                                                     "they are wrong; 1 for a malformed key); change nothing.")),
     Option(("--help", "-h"), dict.fromkeys(BOTH, "Show this help.")),
 )
 BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
@@ -225,7 +225,9 @@ def run(command: str, argv: Sequence[str]) -> int:
         if opts.help:
             print(usage(command))
             return 0
-        if opts.check_options:
+        if opts.check_options:  # a malformed key in the environment is a mistake to catch before installing too
+            if command == "install" and not opts.sandbox:
+                key.key_from_env(os.environ)
             return 0
         out = Console(dry_run=opts.dry_run)
         env = dict(os.environ)

@@ -76,3 +76,9 @@ def test_a_truncated_download_runs_nothing(fresh: Sandbox, fraction: float) -> N
 def test_script_is_executable() -> None:
     assert SCRIPT.stat().st_mode & 0o111
     assert Path(SCRIPT).read_text().startswith("#!/usr/bin/env bash\n")
+
+
+def test_a_malformed_key_stops_before_anything_is_installed(fresh: Sandbox) -> None:
+    result = fresh.run("--non-interactive", env={"NUMERAI_MCP_AUTH": "Token justonepart"})
+    assert result.returncode == 1 and "NUMERAI_MCP_AUTH is not of the form PUBLIC_ID$SECRET_KEY" in result.stderr
+    assert not fresh.install_home.exists() and "==>" not in result.stdout
