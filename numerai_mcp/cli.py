@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("numerai_mcp.bundle.cli:main", "build a predict pickle from an inference bundle in the target runtime"),
     "runtimes": ("numerai_mcp.harness.runtimes_cli:main", "list or update the numerai_predict runtimes catalogue"),
     "doctor": ("numerai_mcp.doctor:main", "check what is installed and usable, with fixes"),
+    "install": ("numerai_mcp.install.cli:install_main", "register this install with your agent clients (Codex, Claude…)"),
+    "uninstall": ("numerai_mcp.install.cli:uninstall_main", "remove the numerai entry from your agent clients"),
 }
 
 

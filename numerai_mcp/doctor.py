@@ -8,11 +8,12 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from numerai_mcp import __version__
-from numerai_mcp.api.errors import CredentialsError, NumeraiError
+from numerai_mcp.api.errors import NumeraiError
 from numerai_mcp.config import Settings
 
 
@@ -106,7 +107,7 @@ async def _api(settings: Settings) -> list[Finding]:
             return [Finding("api", False, f"{settings.api_url}: {exc.message}", fix=exc.hint or "check the network")]
         if settings.credentials is None:
             found.append(Finding("credentials", False, "no Numerai key configured",
-                                 fix="run install-mcp.sh, or set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY'"))
+                                 fix="run `numerai-mcp install` (it stores the key for every client), or set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY'"))
             return found
         try:
             info, _ = await ops.token_info(client)
@@ -121,12 +122,28 @@ async def _api(settings: Settings) -> list[Finding]:
     return found
 
 
+def _client_configs(env: Mapping[str, str], this_command: Path | None = None) -> list[Finding]:
+    """The numerai entry in each agent client's config (what `numerai-mcp install` wrote): does the
+    client still start this install, with a key it can read? Read-only."""
+    from numerai_mcp.install.environment import own_command
+    from numerai_mcp.install.status import client_entries
+
+    found = []
+    for check in client_entries(env, this_command or own_command()):
+        problems = "; ".join(p.what for p in check.problems)
+        found.append(Finding(f"client {check.client}", check.ok, check.detail + (f" ({problems})" if problems else ""),
+                             fix="; ".join(dict.fromkeys(p.fix for p in check.problems)) or None,
+                             essential=check.essential))
+    return found
+
+
 def collect(settings: Settings, *, check_api: bool = True) -> list[Finding]:
     findings = [Finding("numerai-mcp", True, f"{__version__} on Python {sys.version.split()[0]} ({sys.executable})")]
     findings += _interpreters()
     findings += _runtimes(settings.cache_dir)
     findings += _tools()
     findings.append(_cache(settings.cache_dir))
+    findings += _client_configs(os.environ)
     if check_api:
         findings += asyncio.run(_api(settings))
     return findings
@@ -174,11 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sandbox:
         findings = collect_sandbox(_sandbox_settings())
     else:
-        try:
-            settings = Settings.from_env()
-        except CredentialsError as exc:
-            settings = Settings.from_env({k: v for k, v in os.environ.items() if not k.startswith("NUMERAI_") or k == "NUMERAI_API_URL"})
-            print(f"credentials: {exc}", file=sys.stderr)
+        settings = Settings.from_env(strict_credentials=False)
+        if settings.credentials_problem:
+            print(f"credentials: {settings.credentials_problem}", file=sys.stderr)
         findings = collect(settings)
     failed = [f for f in findings if not f.ok and f.essential]
     if args.json:

@@ -129,7 +129,7 @@ class NumeraiClient:
             raise CredentialsError(
                 "API keys required for this action: no Numerai credentials are configured.",
                 hint="Set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY' in the MCP server's environment (or store the key "
-                "with install-mcp.sh), or send an 'Authorization: Token …' header over HTTP.",
+                "with `numerai-mcp install`), or send an 'Authorization: Token …' header over HTTP.",
             )
         return self.credentials
 

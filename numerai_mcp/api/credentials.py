@@ -62,8 +62,11 @@ class Credentials:
 
 
 def credentials_file(env: Mapping[str, str]) -> Path:
-    """Where the stored key lives for this environment."""
-    return Path(env.get("NUMERAI_MCP_CREDENTIALS_FILE") or DEFAULT_CREDENTIALS_FILE).expanduser()
+    """Where the stored key lives for this environment (a leading ~ is that environment's HOME)."""
+    path = str(env.get("NUMERAI_MCP_CREDENTIALS_FILE") or DEFAULT_CREDENTIALS_FILE)
+    if env.get("HOME") and (path == "~" or path.startswith("~/")):
+        return Path(env["HOME"], path[2:])
+    return Path(path).expanduser()
 
 
 def load_credentials(env: Mapping[str, str] | None = None) -> Credentials | None:

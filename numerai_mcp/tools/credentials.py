@@ -120,7 +120,7 @@ def _missing_key(ctx: Context[Any, Any]) -> dict[str, str]:
     return {"problem": "No Numerai key is configured.",
             "next_step": "Create a key at numer.ai → Account → Custom API Keys with the scopes "
             f"{', '.join(REQUIRED_SCOPES)}, set NUMERAI_MCP_AUTH='PUBLIC_ID$SECRET_KEY' for this server (or run "
-            "install-mcp.sh), restart the client, and call check_api_credentials again."}
+            "`numerai-mcp install`), restart the client, and call check_api_credentials again."}
 
 
 async def _default_image(client: NumeraiClient) -> DockerImage | None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.install.runner import Sandbox, base_python, helper_source, link_tool, stop_leftovers
+from tests.install.runner import Sandbox, base_python, link_tool, stop_leftovers
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +58,3 @@ def fresh(tmp_path: Path, tools_dir: Path, uv_cache: Path) -> Iterator[Sandbox]:
     home.mkdir()
     yield Sandbox(home, tmp_path / "install-root", tools_dir, uv_cache)
     stop_leftovers(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def helper() -> types.ModuleType:
-    """The embedded config helper, loaded in-process for fast edge-case tests."""
-    module = types.ModuleType("install_mcp_config_helper")
-    sys.modules[module.__name__] = module  # dataclasses look their module up here
-    exec(compile(helper_source(), "install-mcp.sh (config helper)", "exec"), module.__dict__)
-    return module

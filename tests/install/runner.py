@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "install-mcp.sh"
-HELPER_MARKER = "NUMERAI_MCP_CONFIG_HELPER"
 BASH = shutil.which("bash") or "/bin/bash"  # absolute: some tests run with a PATH that has no bash
 
 # A developer's own settings that would make the installer look at their real configs.
@@ -127,14 +125,6 @@ def files_under(root: Path) -> Iterator[Path]:
 
 def mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
-
-
-def helper_source() -> str:
-    """The Python config helper embedded in install-mcp.sh, as the script runs it."""
-    text = SCRIPT.read_text()
-    match = re.search(rf"<<'{HELPER_MARKER}'\n(.*?)\n{HELPER_MARKER}\n", text, re.S)
-    assert match, "the config helper heredoc is missing from install-mcp.sh"
-    return match.group(1)
 
 
 class ArgvWatch:

@@ -36,9 +36,7 @@ def test_help_lists_every_option(fresh: Sandbox) -> None:
     assert "NUMERAI_MCP_SOURCE" in result.stdout and "curl -sL" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
+BAD_USAGE = [
         (["--frobnicate"], "unknown option '--frobnicate'"),
         (["--client", "vscode"], "unknown client 'vscode'; expected codex, claude, cursor, desktop or all"),
         (["--client"], "--client needs a name"),
@@ -47,8 +45,10 @@ def test_help_lists_every_option(fresh: Sandbox) -> None:
         (["--key-in-env", "--embed-key"], "--key-in-env and --embed-key contradict each other"),
         (["--sandbox", "--embed-key"], "--sandbox needs no Numerai key"),
         (["--uninstall", "--sandbox"], "--uninstall takes only"),
-    ],
-)
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_USAGE)
 def test_bad_usage_says_what_is_wrong_and_changes_nothing(fresh: Sandbox, args: list[str], message: str) -> None:
     before = snapshot(fresh.home)
     result = fresh.run(*args)
@@ -76,3 +76,9 @@ def test_a_truncated_download_runs_nothing(fresh: Sandbox, fraction: float) -> N
 def test_script_is_executable() -> None:
     assert SCRIPT.stat().st_mode & 0o111
     assert Path(SCRIPT).read_text().startswith("#!/usr/bin/env bash\n")
+
+
+def test_a_malformed_key_stops_before_anything_is_installed(fresh: Sandbox) -> None:
+    result = fresh.run("--non-interactive", env={"NUMERAI_MCP_AUTH": "Token justonepart"})
+    assert result.returncode == 1 and "NUMERAI_MCP_AUTH is not of the form PUBLIC_ID$SECRET_KEY" in result.stderr
+    assert not fresh.install_home.exists() and "==>" not in result.stdout
