@@ -35,6 +35,7 @@ from tests.support.per_call import (
     minimal_env,
 )
 from tests.support.pickles import GOOD_ONE_ARG, build_pickle
+from tests.support.shared_sandbox import emulator_processes, sandbox_home  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -133,13 +134,32 @@ def _name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def _check_registration(walked: dict[str, Any], python: str, emulator: Any) -> None:
+def _check_registration(walked: dict[str, Any], python: str, emulator: Any | None) -> None:
     registered = walked["registered"]
     assert walked["put"]["pythonVersion"] == python
     assert registered["dockerImage"]["pythonVersion"] == python, registered["summary"]
     assert registered["dockerImage"]["chosenBecause"] == f"matched to the pickle's Python {python}"
-    stored = next(p for p in emulator.state()["pickles"] if p["id"] == walked["pickle_id"])
-    assert re.search(rf"py_?{python.replace('.', '_')}|Python {python}", str(stored)), stored
+    if emulator is not None:  # what the emulator itself recorded
+        stored = next(p for p in emulator.state()["pickles"] if p["id"] == walked["pickle_id"])
+        assert re.search(rf"py_?{python.replace('.', '_')}|Python {python}", str(stored)), stored
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.12"])
+async def test_the_skill_against_serve_sandbox_with_a_new_server_per_call(
+        python: str, pickles: dict[str, Path], test_cache_dir: Path, tmp_path: Path, sandbox_home: Path) -> None:
+    """`serve --sandbox` per call: every process attaches to the user's one shared emulator, so the presigned URL,
+    the slot and the upload carry from call to call. 3.11 through the Inspector CLI, 3.12 through the SDK."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = minimal_env(home, NUMERAI_MCP_CACHE_DIR=str(test_cache_dir), NUMERAI_MCP_SANDBOX_HOME=str(sandbox_home))
+    agent: Agent
+    if python == "3.11":
+        agent = InspectorClient(install_inspector(test_cache_dir), env, server_args=["--sandbox"])
+    else:
+        agent = StdioPerCallClient(env, server_args=["--sandbox"], errlog=tmp_path / "servers.stderr")
+    walked = await walk_the_skill(agent, pickles[python], model_name=_name("sbx"))
+    _check_registration(walked, python, None)
+    assert len(emulator_processes(sandbox_home.resolve())) == 1  # one emulator served every process
 
 
 @pytest.mark.parametrize("python", ["3.11", "3.12"])
