@@ -7,7 +7,6 @@ Every refusal is a FlowError whose message tells the caller what to do instead.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,9 +23,8 @@ from numerai_mcp.api.models import (
     Pickle,
     Trigger,
 )
-
-AsyncProgress = Callable[[float, float | None, str], Awaitable[None]]
-_VERSION = re.compile(r"^\s*(?:python\s*|py\s*)?(3)\.(\d{1,2})\s*$", re.IGNORECASE)
+from numerai_mcp.progress import AsyncProgress
+from numerai_mcp.pyversion import find_python_version
 
 
 @dataclass(frozen=True)
@@ -73,9 +71,9 @@ async def resolve_docker_image(client: NumeraiClient, spec: str | None, *, pickl
     wanted = spec.strip()
     found = [i for i in images if i.id == wanted]
     found = found or [i for i in images if wanted.lower() in {(i.name or "").lower(), (i.image or "").lower()}]
-    version = _VERSION.match(wanted)
+    version = find_python_version(wanted)
     if not found and version:
-        found = [i for i in images if i.python_version == f"{version.group(1)}.{version.group(2)}"]
+        found = [i for i in images if i.python_version == version]
     if not found:
         raise FlowError(f"Unknown dockerImage {wanted!r}. Available: {_describe_images(images)}.")
     chosen = _best(found)

@@ -6,10 +6,10 @@ reading a result sees Numerai's own field names.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.alias_generators import to_camel
+
+from numerai_mcp.pyversion import find_python_version
 
 # validationStatus values that end validation (numerai-api.md §4); anything else is still pending.
 VALIDATION_TERMINAL = {"validated", "failed", "invalid", "error"}
@@ -106,7 +106,7 @@ class DockerImage(ApiModel):
     @property
     def python_version(self) -> str | None:
         """'3.12' from the image name ('numerai_predict_py_3_12') or display name ('Python 3.12')."""
-        return python_of_image(self.image, self.name)
+        return find_python_version(self.image, self.name)
 
 
 class DataVersion(ApiModel):
@@ -146,13 +146,3 @@ class LogLine(ApiModel):
 def is_trigger_finished(status: str | None) -> bool:
     text = (status or "").lower()
     return any(word in text for word in _TRIGGER_DONE_WORDS)
-
-
-def python_of_image(*texts: str | None) -> str | None:
-    for text in texts:
-        if not text:
-            continue
-        match = re.search(r"(?:py_?|python\s*)(3)[._](\d{1,2})\b", text, re.IGNORECASE)
-        if match:
-            return f"{match.group(1)}.{match.group(2)}"
-    return None

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,12 +28,12 @@ import httpx
 
 from numerai_mcp.api.errors import UploadError
 from numerai_mcp.netutil import is_loopback
+from numerai_mcp.progress import AsyncProgress
 from numerai_mcp.redact import redact
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
-AsyncProgress = Callable[[float, float | None, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)

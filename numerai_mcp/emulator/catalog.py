@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from numerai_mcp.harness.catalogue import image_for
+from numerai_mcp.harness.catalogue import image_for, shipped_source
 
 CLASSIC = 8
 SIGNALS = 11
@@ -28,8 +28,8 @@ SCOPES: dict[str, str] = {
 }
 ALL_SCOPES: tuple[str, ...] = tuple(SCOPES)
 
-# Short git SHA of numerai/numerai-predict whose requirements the shared fixtures hold.
-IMAGE_TAG = "19d1769"
+# Short git SHA of numerai/numerai-predict whose pin lists ship with the package: one source of truth, SOURCE.json.
+IMAGE_TAG: str = shipped_source()["commit"]
 
 
 def stable_id(kind: str, name: str) -> str:

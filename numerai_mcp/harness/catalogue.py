@@ -28,7 +28,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-SUPPORTED_PYTHONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+from numerai_mcp.pyversion import NUMERAI_PYTHONS, parse_python_version
+
+SUPPORTED_PYTHONS: tuple[str, ...] = NUMERAI_PYTHONS
 CATALOGUE_DEFAULT_PYTHON = "3.12"
 IMAGE_REGISTRY = "ghcr.io/numerai"
 LIVE_DEFAULT_SOURCE = "live API (computePickleDockerImages)"
@@ -54,32 +56,6 @@ def normalize_distribution(name: str) -> str:
 def image_for(python: str) -> str:
     """`3.12` -> `numerai_predict_py_3_12`."""
     return "numerai_predict_py_" + python.replace(".", "_")
-
-
-# ---------------------------------------------------------------- Python versions
-
-_VERSION_FORMS = (
-    re.compile(r"^(?:ghcr\.io/numerai/)?numerai_predict_py_3_(\d{1,2})(?::[\w.-]+)?$"),
-    re.compile(r"^(?:python|py|cpython|cp)?[\s_-]*3\.(\d{1,2})(?:\.\d+)?$"),
-    re.compile(r"^(?:python|py|cp)3(\d{2})$"),
-)
-
-
-def parse_python_version(text: str) -> str:
-    """Read a Python minor version from the forms users and Numerai write it in.
-
-    "3.12", "3.12.1", "py3.12", "py312", "Python 3.12", "python3.12",
-    "numerai_predict_py_3_12" and "ghcr.io/numerai/numerai_predict_py_3_12:tag" all give "3.12".
-    """
-    cleaned = str(text).strip().lower()
-    for form in _VERSION_FORMS:
-        match = form.match(cleaned)
-        if match:
-            return f"3.{int(match.group(1))}"
-    raise ValueError(
-        f"{text!r} is not a Python version. Write it as '3.12', 'Python 3.12' or 'numerai_predict_py_3_12' "
-        f"(Numerai runs {', '.join(SUPPORTED_PYTHONS)})."
-    )
 
 
 # ---------------------------------------------------------------- pin lists

@@ -15,7 +15,6 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-_VERSION = re.compile(r"^3\.(\d{1,2})$")
 _PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"
 _PROBE_TIMEOUT_S = 20.0
 
@@ -25,10 +24,9 @@ class InterpreterNotFoundError(RuntimeError):
 
 
 def _minor_version(python: str) -> str:
-    text = python.strip().removeprefix("python").removeprefix("py").strip()
-    if not _VERSION.match(text):
-        raise ValueError(f"Python version must look like '3.12', got {python!r}.")
-    return text
+    from numerai_mcp.pyversion import parse_python_version
+
+    return parse_python_version(python)
 
 
 def _version_key(path: Path) -> tuple[int, ...]:

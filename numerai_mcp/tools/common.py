@@ -16,9 +16,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.credentials import Credentials
 from numerai_mcp.api.errors import CredentialsError, NumeraiError
-from numerai_mcp.api.upload import AsyncProgress
 from numerai_mcp.config import Settings
-from numerai_mcp.progress import ProgressFn
+from numerai_mcp.progress import AsyncProgress, ProgressFn
 from numerai_mcp.redact import forget_secret, redact
 from numerai_mcp.server.state import ServerState
 

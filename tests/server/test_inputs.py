@@ -8,8 +8,9 @@ import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
 from numerai_mcp.api.deploy import MAX_PAGE_CHARS, page_logs
-from numerai_mcp.api.models import LogLine, python_of_image
+from numerai_mcp.api.models import LogLine
 from numerai_mcp.config import Settings
+from numerai_mcp.pyversion import find_python_version
 from numerai_mcp.tools.graphql import check_document
 from numerai_mcp.tools.models import check_model_name
 from numerai_mcp.tools.paths import check_input_file, check_output_file
@@ -113,4 +114,4 @@ def test_log_paging_bounds_pages_and_lines() -> None:
     [(("numerai_predict_py_3_12", None), "3.12"), ((None, "Python 3.10"), "3.10"), (("py3.13",), "3.13"), (("latest",), None)],
 )
 def test_python_version_of_an_image(texts: tuple[str | None, ...], version: str | None) -> None:
-    assert python_of_image(*texts) == version
+    assert find_python_version(*texts) == version
