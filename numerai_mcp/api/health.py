@@ -215,8 +215,7 @@ def _assigned(facts: SlotFacts) -> Health:
             return _failed(facts, pickle, None, validation=True)
         return Health("pending", "validating", f"its pickle {pickle.filename or pickle.id} is being validated "
                       f"({pickle.validation_status or 'pending'})", wait_call(pickle.id))
-    runs = pickle.newest_triggers(1, runs_only=True)
-    run = runs[0] if runs else None
+    run = next(iter(_runs_for(slot, pickle)), None)
     label = pickle.filename or pickle.id
     failed = run is not None and is_trigger_finished(run.status) and not is_status_success(run.status)
     if failed and run is not None and not is_no_open_round(run.last_description):
@@ -251,6 +250,16 @@ def _assigned(facts: SlotFacts) -> Health:
     where = f", submitted for round {latest}" if latest is not None else ""
     return Health("healthy", None, f"healthy: last run succeeded{where} ({label} on "
                   f"{pickle.docker_image_name or 'its image'})")
+
+
+def _runs_for(slot: ModelSlot, pickle: Pickle) -> list[Trigger]:
+    """The pickle's runs, newest first, that can be this slot's: when several slots share the pickle, a run that
+    submitted for another slot is not this one's (a failed run counts: the same pickle fails everywhere)."""
+    runs = pickle.newest_triggers(len(pickle.triggers), runs_only=True)
+    if len(pickle.assigned_model_slots or []) <= 1:
+        return runs
+    mine = {s.id for s in slot.latest_submissions or [] if s.id}
+    return [t for t in runs if not t.submission_id or t.submission_id in mine]
 
 
 def _unassigned(facts: SlotFacts) -> Health:

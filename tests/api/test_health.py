@@ -128,6 +128,16 @@ def test_each_rule(case: str, slot: SlotFacts, level: str, problem: str | None, 
         assert health.fix is not None and fix in health.fix, health.fix
 
 
+def test_a_shared_pickle_counts_only_this_slots_runs() -> None:
+    shared = pickle(runs=(trigger("manual", "succeeded", "Submission uploaded", "2026-01-02T00:00:00Z", "t-a"),))
+    shared.assigned_model_slots = ["other-slot", SLOT]
+    shared.triggers[0].submission_id = "sub-of-other-slot"
+    health = judge(facts(assigned=shared))
+    assert (health.level, health.problem) == ("pending", "not_run_yet"), health
+    shared.triggers[0].submission_id = "s1200"
+    assert judge(facts(assigned=shared, rounds=(1200,))).level == "healthy"
+
+
 def test_a_newer_failed_upload_is_noted_on_a_healthy_slot() -> None:
     newer = pickle("p-2", validation="failed", at="2026-02-01T00:00:00Z",
                    runs=(trigger("validation", "failed", RANGE, "2026-02-01T00:00:00Z", "t-v2"),))
