@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from numerai_mcp.api.client import NumeraiClient  # noqa: E402
+from numerai_mcp.api.models import is_trigger_finished  # noqa: E402
 from numerai_mcp.api.status import overview_remembering  # noqa: E402
 from numerai_mcp.emulator.control import start_emulator  # noqa: E402
-from numerai_mcp.api.models import is_trigger_finished  # noqa: E402
 from tests.support.emulator_api import Gql, pickle_view  # noqa: E402
 from tests.support.mcp_helpers import fast_settings, in_process  # noqa: E402
 from tests.support.slots import ADD_MODEL, ASSIGN, five_slot_account  # noqa: E402
