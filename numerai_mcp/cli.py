@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("numerai_mcp.harness.cli:validate_main", "run a pickle the way Numerai would and print the verdict"),
     "build": ("numerai_mcp.bundle.cli:main", "build a predict pickle from an inference bundle in the target runtime"),
     "runtimes": ("numerai_mcp.harness.runtimes_cli:main", "list or update the numerai_predict runtimes catalogue"),
+    "status": ("numerai_mcp.status_cli:main", "how every model slot is doing, and the fix for each unhealthy one"),
     "doctor": ("numerai_mcp.doctor:main", "check what is installed and usable, with fixes"),
     "install": ("numerai_mcp.install.cli:install_main", "register this install with your agent clients (Codex, Claude…)"),
     "uninstall": ("numerai_mcp.install.cli:uninstall_main", "remove the numerai entry from your agent clients"),

@@ -115,7 +115,7 @@ async def require_pickle(client: NumeraiClient, pickle_id: str) -> Pickle:
     return pickle
 
 
-async def _poll(
+async def poll_until(
     read: Callable[[], Awaitable[tuple[bool, str]]],
     *,
     timeout_s: float,
@@ -150,7 +150,7 @@ async def wait_for_validation(
         return pickle.validation_finished, f"validationStatus={pickle.validation_status}"
 
     settings = client.settings
-    finished = await _poll(read, timeout_s=timeout_s, initial=settings.poll_initial, maximum=settings.poll_max, progress=progress)
+    finished = await poll_until(read, timeout_s=timeout_s, initial=settings.poll_initial, maximum=settings.poll_max, progress=progress)
     return latest[0], finished
 
 
@@ -237,7 +237,7 @@ async def wait_for_trigger(
         return (trig is not None and trig.finished), f"trigger status={trig.status if trig else 'unknown'}"
 
     settings = client.settings
-    finished = await _poll(read, timeout_s=timeout_s, initial=settings.poll_initial, maximum=settings.poll_max, progress=progress)
+    finished = await poll_until(read, timeout_s=timeout_s, initial=settings.poll_initial, maximum=settings.poll_max, progress=progress)
     return (latest[0] if latest else None), finished
 
 

@@ -62,6 +62,7 @@ class Pickle(ApiModel):
     runtime: str | None = None
     validation_status: str | None = None
     trigger_status: str | None = None
+    diagnostics_id: str | None = Field(default=None, description="Its diagnostics run: upload_model operation='diagnostics'.")
     diagnostics_status: str | None = None
     diagnostics_status_description: str | None = None
     inserted_at: str | None = None
@@ -77,6 +78,25 @@ class Pickle(ApiModel):
             return None
         return max(self.triggers, key=lambda t: (t.inserted_at or "", t.id))
 
+    def newest_triggers(self, count: int, *, runs_only: bool = False) -> list[Trigger]:
+        """Up to `count` triggers (only runs, not validations, with `runs_only`), newest first; within the same
+        second the API's own order stands (newest first, as Numerai and the sandbox list them)."""
+        rows = [t for t in self.triggers if not (runs_only and is_validation_trigger(t))]
+        return sorted(rows, key=lambda t: t.inserted_at or "", reverse=True)[:count]
+
+
+class LatestSubmission(ApiModel):
+    """One round's submission of a slot (`Model.latestSubmissions`)."""
+
+    id: str | None = None
+    filename: str | None = None
+    round_number: int | None = None
+    round_open: str | None = None
+    round_close_staking: str | None = None
+    round_close: str | None = None
+    status: str | None = None
+    timestamp: str | None = None
+
 
 class ModelSlot(ApiModel):
     id: str
@@ -85,6 +105,7 @@ class ModelSlot(ApiModel):
     submission_webhook: str | None = None
     compute_enabled: bool | None = None
     compute_pickle_upload: Pickle | None = Field(default=None, description="The pickle currently assigned to this slot.")
+    latest_submissions: list[LatestSubmission] | None = Field(default=None, description="Newest round first.")
 
 
 class Account(ApiModel):
@@ -143,6 +164,63 @@ class LogLine(ApiModel):
     message: str | None = None
 
 
+class DiagnosticsEra(ApiModel):
+    """One validation era of a diagnostics run (`V2DiagnosticsEras`)."""
+
+    era: str | None = None
+    validation_corr: float | None = None
+    validation_mmc: float | None = None
+    validation_bmc: float | None = None
+    validation_feature_corr_max: float | None = None
+    validation_feature_neutral_corr: float | None = None
+    example_preds_corr: float | None = None
+
+
+class Diagnostics(ApiModel):
+    """Numerai's diagnostics of a pickle on the validation data (`V2Diagnostics`, the headline fields)."""
+
+    id: str | None = None
+    compute_pickle_upload_id: str | None = None
+    filename: str | None = None
+    status: str | None = None
+    message: str | None = None
+    inserted_at: str | None = None
+    updated_at: str | None = None
+    process_secs: float | None = None
+    eras_accepted_count: int | None = None
+    eras_missing: list[str | None] | None = None
+    tickers_accepted_count: int | None = None
+    tickers_submitted_count: int | None = None
+    trained_on_val: bool | None = None
+    validation_corr_mean: float | None = None
+    validation_corr_std: float | None = None
+    validation_corr_sharpe: float | None = None
+    validation_max_drawdown: float | None = None
+    validation_corr_max_drawdown: float | None = None
+    validation_bmc_mean: float | None = None
+    validation_mmc_mean: float | None = None
+    validation_mmc_sharpe: float | None = None
+    validation_corr_plus_mmc_mean: float | None = None
+    validation_corr_plus_mmc_sharpe: float | None = None
+    validation_feature_corr_max: float | None = Field(default=None, description="Max feature exposure.")
+    validation_feature_neutral_corr_mean: float | None = None
+    validation_corr_corr_w_example_preds: float | None = Field(default=None, description="Correlation with the example model.")
+    example_preds_corr_mean: float | None = None
+    validation_apy: float | None = None
+    validation_adjusted_sharpe: float | None = None
+    per_era_diagnostics: list[DiagnosticsEra] = Field(default_factory=list)
+
+
 def is_trigger_finished(status: str | None) -> bool:
+    """Whether a trigger (or diagnostics) status ends its run: both use the same inferred vocabulary."""
     text = (status or "").lower()
     return any(word in text for word in _TRIGGER_DONE_WORDS)
+
+
+def is_status_success(status: str | None) -> bool:
+    text = (status or "").lower()
+    return "succe" in text or "complete" in text
+
+
+def is_validation_trigger(trigger: Trigger) -> bool:
+    return "validat" in (trigger.type or "").lower()

@@ -13,6 +13,7 @@ from numerai_mcp.api.errors import ApiServerError, GraphQLError
 from numerai_mcp.api.models import (
     Account,
     DataVersion,
+    Diagnostics,
     DockerImage,
     LogLine,
     ModelSlot,
@@ -26,7 +27,7 @@ from numerai_mcp.config import CLASSIC_TOURNAMENT
 _TRIGGER_FIELDS = "id type status roundId submissionId insertedAt statuses { status description insertedAt }"
 _PICKLE_FIELDS = (
     "id label filename modelId assignedModelSlots dockerImageName dataVersion runtime "
-    "validationStatus triggerStatus diagnosticsStatus diagnosticsStatusDescription insertedAt updatedAt "
+    "validationStatus triggerStatus diagnosticsId diagnosticsStatus diagnosticsStatusDescription insertedAt updatedAt "
     f"triggers {{ {_TRIGGER_FIELDS} }}"
 )
 _ASSIGNED_FIELDS = (
@@ -79,6 +80,40 @@ DATASET = (
     "query($filename: String!, $round: Int, $tournament: Int) "
     "{ dataset(filename: $filename, round: $round, tournament: $tournament) }"
 )
+# The slot overview: every slot with its assigned pickle, that pickle's triggers and the last rounds' submissions,
+# plus a light list of every upload (no triggers: an account's history of runs can be long), in one round trip.
+_SUBMISSION_FIELDS = "id filename roundNumber roundOpen roundCloseStaking roundClose status timestamp"
+_SLOT_FIELDS = (
+    "id name tournament submissionWebhook computeEnabled "
+    f"latestSubmissions(latestNRounds: $rounds) {{ {_SUBMISSION_FIELDS} }} "
+    f"computePickleUpload {{ {_PICKLE_FIELDS} }}"
+)
+_UPLOAD_FIELDS = (
+    "id filename label modelId dockerImageName dataVersion runtime validationStatus diagnosticsId diagnosticsStatus "
+    "diagnosticsStatusDescription insertedAt"
+)
+SLOTS = (
+    f"query($rounds: Int) {{ account {{ username models {{ {_SLOT_FIELDS} }} }} "
+    f"computePickles(unassigned: false) {{ {_UPLOAD_FIELDS} }} }}"
+)
+SLOT = (
+    f"query($modelId: ID, $rounds: Int) {{ model(modelId: $modelId) {{ {_SLOT_FIELDS} }} "
+    f"computePickles(modelId: $modelId, unassigned: false) {{ {_UPLOAD_FIELDS} }} }}"
+)
+SLOT_NAMES = "query { account { username models { id name tournament } } }"
+_ERA_FIELDS = (
+    "era validationCorr validationMmc validationBmc validationFeatureCorrMax validationFeatureNeutralCorr "
+    "examplePredsCorr"
+)
+DIAGNOSTICS = (
+    "query($id: ID, $modelId: ID) { diagnostics(id: $id, modelId: $modelId) { id computePickleUploadId filename "
+    "status message insertedAt updatedAt processSecs erasAcceptedCount erasMissing tickersAcceptedCount "
+    "tickersSubmittedCount trainedOnVal validationCorrMean validationCorrStd validationCorrSharpe "
+    "validationMaxDrawdown validationCorrMaxDrawdown validationBmcMean validationMmcMean validationMmcSharpe "
+    "validationCorrPlusMmcMean validationCorrPlusMmcSharpe validationFeatureCorrMax "
+    "validationFeatureNeutralCorrMean validationCorrCorrWExamplePreds examplePredsCorrMean validationApy "
+    f"validationAdjustedSharpe perEraDiagnostics {{ {_ERA_FIELDS} }} }} }}"
+)
 CURRENT_ROUND = (
     "query($tournament: Int) { rounds(tournament: $tournament, number: 0) { number openTime closeTime } }"
 )
@@ -99,6 +134,28 @@ async def account(client: NumeraiClient) -> Account:
 async def classic_models(client: NumeraiClient) -> tuple[Account, list[ModelSlot]]:
     acct = await account(client)
     return acct, [m for m in acct.models if m.tournament in (None, CLASSIC_TOURNAMENT)]
+
+
+async def slots(client: NumeraiClient, *, rounds: int) -> tuple[Account, list[Pickle]]:
+    """Every slot (assigned pickle with its triggers, the last `rounds` rounds' submissions) and every upload."""
+    data = await client.query(SLOTS, {"rounds": rounds})
+    return Account.model_validate(data.get("account") or {}), _pickles(data)
+
+
+async def slot(client: NumeraiClient, model_id: str, *, rounds: int) -> tuple[ModelSlot | None, list[Pickle]]:
+    """One slot as `slots` reads it, and the pickles uploaded for it."""
+    data = await client.query(SLOT, {"modelId": model_id, "rounds": rounds})
+    found = data.get("model")
+    return (ModelSlot.model_validate(found) if found else None), _pickles(data)
+
+
+async def slot_names(client: NumeraiClient) -> Account:
+    data = await client.query(SLOT_NAMES)
+    return Account.model_validate(data.get("account") or {})
+
+
+def _pickles(data: dict[str, Any]) -> list[Pickle]:
+    return [Pickle.model_validate(p) for p in data.get("computePickles") or [] if isinstance(p, dict)]
 
 
 async def model_name_available(client: NumeraiClient, name: str, tournament: int) -> bool:
@@ -232,6 +289,12 @@ async def trigger_logs(client: NumeraiClient, trigger_id: str) -> list[LogLine]:
 async def diagnostics_logs(client: NumeraiClient, pickle_id: str) -> list[LogLine]:
     data = await client.query(DIAGNOSTICS_LOGS, {"pickleId": pickle_id})
     return [LogLine.model_validate(x) for x in data.get("diagnosticsTriggerLogs") or []]
+
+
+async def diagnostics(client: NumeraiClient, *, diagnostics_id: str | None = None,
+                      model_id: str | None = None) -> list[Diagnostics]:
+    data = await client.query(DIAGNOSTICS, {"id": diagnostics_id, "modelId": model_id})
+    return [Diagnostics.model_validate(d) for d in data.get("diagnostics") or [] if isinstance(d, dict)]
 
 
 async def list_datasets(client: NumeraiClient, *, round_number: int | None = None) -> list[str]:

@@ -6,6 +6,8 @@ POST keys    {scopes, username?, name?, max_model_slots?} -> {auth, public_id, u
 POST round   {open: bool} -> {number, open}
 POST clock   {freeze?: bool, at?: epoch seconds, advance_s?: seconds} -> {now, frozen, offset_s}: the
              emulator's time (round deadlines, timestamps, URL expiry); reset goes back to the wall clock
+POST jobs    {paused: bool} -> {paused}: hold queued validations and runs (they stay pending) or let them go;
+             reset lets them go
 GET  state   -> accounts (no secrets), models, pickles and triggers (GraphQL shape, camelCase), stored
                 objects, submissions, round, faults (with counts of injected faults), processed requests by
                 kind, clock
@@ -156,6 +158,18 @@ async def clock(request: Request) -> dict[str, Any]:
     return CLOCK.set(frozen=freeze, at=at, advance_s=advance).view()
 
 
+async def jobs(request: Request) -> dict[str, Any]:
+    emulator, data = _emulator(request), await _json(request)
+    paused = data.get("paused")
+    if not isinstance(paused, bool):
+        raise BadRequest("paused must be true or false")
+    if paused:
+        emulator.jobs.pause()
+    else:
+        emulator.jobs.resume()
+    return {"paused": emulator.jobs.paused}
+
+
 async def state(request: Request) -> dict[str, Any]:
     emulator = _emulator(request)
     with emulator.store.read() as world:
@@ -200,6 +214,7 @@ routes = [
     Route("/keys", _handler(keys), methods=["POST"]),
     Route("/round", _handler(round_), methods=["POST"]),
     Route("/clock", _handler(clock), methods=["POST"]),
+    Route("/jobs", _handler(jobs), methods=["POST"]),
     Route("/state", _handler(state), methods=["GET"]),
     Route("/health", _handler(health, open_to_all=True), methods=["GET"]),
 ]

@@ -62,7 +62,7 @@ class Emulator:
         self.store.save()
 
     def reset(self) -> str:
-        """Fresh demo state (same demo key), faults off, wall clock, round open; returns the demo auth."""
+        """Fresh demo state (same demo key), faults off, wall clock, round open, jobs running; returns the demo auth."""
         CLOCK.reset()
         with self.store.read() as old:
             world = fresh_world(old.master_key, old.demo_public_id, generation=old.generation + 1)
@@ -70,6 +70,7 @@ class Emulator:
         pickles = self.settings.store_dir / PICKLE_PREFIX
         shutil.rmtree(pickles, ignore_errors=True)
         self.faults.configure()
+        self.jobs.resume()
         self.url_lifetime_s = self.settings.url_lifetime_s
         with self._count_lock:
             self.requests.clear()

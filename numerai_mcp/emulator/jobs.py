@@ -92,6 +92,11 @@ class Jobs:
         self.workers = max(1, workers)
         self._queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        # Cleared while paused (control API): queued work then waits, so a test can observe the pending states
+        # that real validations pass through without racing them.
+        self._go = threading.Event()
+        self._go.set()
+        self._stopping = False
 
     def start(self) -> None:
         for index in range(self.workers):
@@ -100,9 +105,22 @@ class Jobs:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        self._stopping = True
+        self._go.set()
         for _ in self._threads:
             self._queue.put(None)
         kill_active_validations()
+
+    def pause(self) -> None:
+        """Hold queued validations and runs (they stay pending) until `resume`; a running one finishes."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
 
     def submit(self, generation: int, trigger_id: str) -> None:
         self._queue.put((generation, trigger_id))
@@ -131,6 +149,9 @@ class Jobs:
     # -- the worker ------------------------------------------------------------------------------
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
+            self._go.wait()
+            if self._stopping:
+                return
             generation, trigger_id = item
             try:
                 self._run(generation, trigger_id)

@@ -143,6 +143,8 @@ def outcome_from_verdict(verdict: Any) -> ValidationOutcome:
         extra = f" Stricter local checks flagged: {', '.join(stricter)}." if stricter else ""
         return ValidationOutcome(True, f"Validation succeeded on {verdict.runtime}.{extra}", logs)
     description = numerai_failed[0].message if numerai_failed else str(verdict.summary)
+    if "segmentation fault" in description.lower():  # Numerai's own words; the harness's detail goes to the logs
+        logs, description = [*logs, f"ERROR:root:{description}"], SEGFAULT
     return ValidationOutcome(False, description, logs)
 
 

@@ -46,6 +46,14 @@ Lifecycle in Numerai's UI: Pending → Running → Validating → Success. **Err
 Values seen in the API: `pending`, `running`, `succeeded`/`submission_succeeded`, `failed`, `error`; new values
 may appear (all are plain strings).
 
+## diagnosticsStatus (of a pickle)
+Numerai scores a validated pickle on its validation data: `pending` → `running` → `succeeded` (or `failed`, with
+`diagnosticsStatusDescription`). Read the scores with `upload_model operation='diagnostics' pickleId=… wait=true`.
+
+## How every slot is doing
+`model_status` (or the resource `numerai://slots`) gives each slot a verdict (healthy, pending, unhealthy) and, for an
+unhealthy one, the exact call that fixes it.
+
 ## Error strings and what to do
 | Message | Meaning | Do |
 |---|---|---|

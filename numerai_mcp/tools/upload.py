@@ -20,9 +20,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from numerai_mcp.api import deploy
+from numerai_mcp.api import deploy, diagnostics
 from numerai_mcp.api import operations as ops
 from numerai_mcp.api.client import NumeraiClient
+from numerai_mcp.api.diagnostics import DiagnosticsReport
 from numerai_mcp.api.errors import GraphQLError
 from numerai_mcp.api.models import ApiModel, DataVersion, DockerImage, LogLine, ModelSlot, Pickle, Trigger, UploadAuth
 from numerai_mcp.api.upload import put_file
@@ -44,6 +45,7 @@ Operation = Literal[
     "get_logs",
     "list_data_versions",
     "list_docker_images",
+    "diagnostics",
 ]
 
 # operation -> (required arguments, optional arguments, what it does)
@@ -60,6 +62,8 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "get_logs": ((), ("triggerId", "pickleId", "offset", "limit"), "run or validation logs, paged"),
     "list_data_versions": ((), (), "data versions a pickle can be registered with"),
     "list_docker_images": ((), (), "Python runtime images, with the default"),
+    "diagnostics": ((), ("pickleId", "modelId", "wait", "waitSeconds"),
+                    "Numerai's diagnostics of an uploaded pickle: headline numbers and per-era validation values"),
 }
 
 DESCRIPTION = """Upload a model pickle to Numerai and deploy it, one `operation` per step. Usual order:
@@ -73,6 +77,9 @@ DESCRIPTION = """Upload a model pickle to Numerai and deploy it, one `operation`
    submission webhook that blocks the slot.
 4. operation='trigger' (pickleId or modelId[, wait=true]) — runs it now; returns the new triggerId.
 5. operation='get_logs' (triggerId or pickleId[, offset]) — the run's logs, paged, and whether the run finished.
+6. operation='diagnostics' (pickleId, or modelId for the slot's pickle[, wait=true]) — Numerai's own scoring of the
+   pickle on its validation data (CORR mean, Sharpe, drawdown, BMC, MMC, feature exposure, per-era values), which
+   starts after validation; wait=true waits while it is pending. To see how all slots are doing, use model_status.
 Also, step by step as in Numerai's upload skill: get_upload_auth (modelId[, filename]), put_file (presignedUrl,
 localPath), create (modelId, filename: the server-side name or the one you gave get_upload_auth[, dockerImage,
 dataVersion]); and list_docker_images, list_data_versions.
@@ -86,6 +93,16 @@ class PutSummary(ApiModel):
     attempts: int
     seconds: float
     mib_per_s: float
+
+
+class LocalFile(ApiModel):
+    """What the upload memory knows about the local file behind a pickle."""
+
+    local_path: str | None = None
+    sha256: str | None = None
+    python: str | None = None
+    verdict_passed: bool | None = None
+    verdict_summary: str | None = None
 
 
 class ImageSummary(DockerImage):
@@ -115,6 +132,10 @@ class UploadModelResult(ApiModel):
     next_offset: int | None = Field(default=None, description="Pass as offset to read the next page of logs.")
     docker_images: list[DockerImage] | None = None
     data_versions: list[DataVersion] | None = None
+    diagnostics: DiagnosticsReport | None = Field(default=None, description="operation='diagnostics': "
+                                                              "Numerai's diagnostics of the pickle.")
+    local_file: LocalFile | None = Field(default=None, description="diagnostics: the local file numerai-mcp uploaded "
+                                         "as this pickle, when it did.")
 
 
 def _require(operation: str, provided: dict[str, Any]) -> None:
@@ -153,7 +174,7 @@ async def upload_model(
     triggerValidation: Annotated[bool, Field(description="trigger: re-run validation instead of a live run.")] = False,
     dockerImage: Annotated[str | None, Field(description="Runtime image: id, 'Python 3.12' or '3.12'. Omit to match the pickle's Python.")] = None,
     dataVersion: Annotated[str | None, Field(description="Data version id or name like 'v5.2'. Omit for the server default.")] = None,
-    wait: Annotated[bool, Field(description="list/trigger: poll until validation/the run finishes (with progress).")] = False,
+    wait: Annotated[bool, Field(description="list/trigger/diagnostics: poll until validation/the run/the diagnostics finish (with progress).")] = False,
     waitSeconds: Annotated[int, Field(description="Upper bound for wait, in seconds.", ge=1, le=3600)] = 600,
     clearWebhook: Annotated[bool, Field(description="assign: remove a submission webhook that blocks the slot.")] = False,
     disable: Annotated[bool, Field(description="assign: unassign the slot's pickle (stops hosted runs); no pickleId.")] = False,
@@ -555,6 +576,48 @@ async def _op_list_data_versions(call: Call, client: NumeraiClient) -> UploadMod
     )
 
 
+async def _op_diagnostics(call: Call, client: NumeraiClient) -> UploadModelResult:
+    if not call.pickle_id and not call.model_id:
+        raise ToolError("operation='diagnostics' needs pickleId, or modelId to read the diagnostics of the slot's "
+                        "pickle (the assigned one, else the newest upload).")
+    pickle = await diagnostics.pickle_for(client, pickle_id=call.pickle_id, model_id=call.model_id)
+    if call.wait:
+        pickle, found = await diagnostics.wait(client, pickle.id, timeout_s=call.wait_s,
+                                               progress=async_progress(call.ctx))
+    else:
+        found = await diagnostics.read(client, pickle)
+    summary, next_step = _diagnostics_outcome(call, pickle, found)
+    record = call.memory.by_pickle(pickle.id) or (call.memory.get(pickle.filename) if pickle.filename else None)
+    local = LocalFile(local_path=record.local_path, sha256=record.sha256, python=record.python,
+                      verdict_passed=record.verdict_passed, verdict_summary=record.verdict_summary) if record else None
+    return UploadModelResult(operation="diagnostics", pickle=pickle, diagnostics=found, local_file=local,
+                             summary=summary, next_step=next_step)
+
+
+def _diagnostics_outcome(call: Call, pickle: Pickle, found: DiagnosticsReport) -> tuple[str, str]:
+    """(summary, next step) of a diagnostics report."""
+    name = f"pickle {pickle.id}" + (f" ({pickle.filename})" if pickle.filename else "")
+    again = f"upload_model operation='diagnostics' pickleId={pickle.id!r} wait=true"
+    if not found.finished:
+        state = found.status or f"not started (validation is {pickle.validation_status or 'pending'})"
+        waited = f" after {call.wait_s} s" if call.wait else ""
+        return (f"Numerai's diagnostics of {name} are {state}{waited}.",
+                f"Wait for them: {again} (they start once validation has passed).")
+    if not found.succeeded:
+        reason = found.description or "no reason given"
+        return (f"Numerai's diagnostics of {name} {found.status or 'did not run'}: {reason}.",
+                f"{deploy.explain_failure(reason, python_fix=_python_fix(call, pickle))} The logs: upload_model "
+                f"operation='get_logs' pickleId={pickle.id!r}.")
+    summary = f"Numerai's diagnostics of {name} {found.status}: {diagnostics.headline(found)}."
+    slots = pickle.assigned_model_slots or []
+    if slots:
+        return summary, "It is assigned and runs every round; see how every slot is doing with model_status."
+    model = pickle.model_id or call.model_id
+    target = f"modelId={model!r}" if model else "modelId=(the slot to run it in)"
+    return summary, (f"If these numbers suit you, ask the user, then upload_model operation='assign' {target} "
+                     f"pickleId={pickle.id!r}.")
+
+
 HANDLERS: dict[str, Callable[[Call, NumeraiClient], Awaitable[UploadModelResult]]] = {
     "get_upload_auth": _op_get_upload_auth,
     "put_file": _op_put_file,
@@ -566,6 +629,7 @@ HANDLERS: dict[str, Callable[[Call, NumeraiClient], Awaitable[UploadModelResult]
     "get_logs": _op_get_logs,
     "list_docker_images": _op_list_docker_images,
     "list_data_versions": _op_list_data_versions,
+    "diagnostics": _op_diagnostics,
 }
 
 

@@ -3,10 +3,7 @@ that are never sent twice when their outcome is unknown."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -21,6 +18,7 @@ from numerai_mcp.api.errors import (
     UncertainOutcomeError,
 )
 from numerai_mcp.config import Settings
+from tests.support.scripted_http import scripted_server
 
 pytestmark = pytest.mark.anyio
 
@@ -38,29 +36,13 @@ class Script:
 def scripted() -> Iterator[tuple[Script, str]]:
     script = Script()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            length = int(self.headers.get("Content-Length", 0))
-            script.received.append(json.loads(self.rfile.read(length)))
-            script.headers.append(dict(self.headers))
-            status, body = script.answers.pop(0) if script.answers else (200, {"data": {}})
-            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+    def answer(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:
+        script.received.append(body)
+        script.headers.append(headers)
+        return script.answers.pop(0) if script.answers else (200, {"data": {}})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield script, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with scripted_server(answer) as url:
+        yield script, url
 
 
 def _client(url: str, **overrides: Any) -> NumeraiClient:

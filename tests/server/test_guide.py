@@ -17,7 +17,8 @@ pytestmark = pytest.mark.anyio
 async def test_resources_describe_runtimes_checklist_and_statuses(tmp_path: Path) -> None:
     async with Client(build_server(Settings(cache_dir=tmp_path))) as client:
         uris = {str(r.uri) for r in (await client.list_resources()).resources}
-        assert uris == {"numerai://runtimes", "numerai://checklist", "numerai://statuses", "numerai://features"}
+        assert uris == {"numerai://runtimes", "numerai://checklist", "numerai://statuses", "numerai://features",
+                        "numerai://slots"}
         runtimes = json.loads((await client.read_resource("numerai://runtimes")).contents[0].text)
         statuses = (await client.read_resource("numerai://statuses")).contents[0].text
         checklist = (await client.read_resource("numerai://checklist")).contents[0].text
@@ -61,3 +62,18 @@ async def test_feature_sets_of_the_current_data_version_come_from_features_json(
     assert first["small"] == served[: len(served) // 3] and first["targets"]
     assert first["source"].startswith("downloaded from") and again["source"] == "cached"
     assert every["features"] == served and every["count"] == len(served)
+
+
+async def test_the_slots_resource_says_why_it_cannot_read_the_account(tmp_path: Path) -> None:
+    from numerai_mcp.api.credentials import Credentials
+
+    lent = Settings(cache_dir=tmp_path, allow_server_key=True, api_url="http://127.0.0.1:9")
+    kept = Settings(cache_dir=tmp_path, credentials=Credentials.parse("Token " + "A" * 32 + "$" + "s" * 40))
+    async with Client(build_server(lent)) as client:
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        with pytest.raises(Exception, match="API keys required"):
+            await client.read_resource("numerai://slots")
+    async with Client(build_server(kept)) as client:
+        with pytest.raises(Exception, match="does not lend its Numerai key to resource reads: call the model_status"):
+            await client.read_resource("numerai://slots/any")
+    assert "numerai://slots/{model}" in templates

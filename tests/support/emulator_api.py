@@ -1,7 +1,8 @@
 """Plain-HTTP helpers for talking to a running emulator in tests (no project client involved).
 
 `Gql(url, auth)` posts GraphQL exactly as any client would; `set_clock` moves the emulator's
-time (tests never depend on the wall clock); `upload_pickle` walks the
+time (tests never depend on the wall clock); `set_jobs_paused` holds its validations and runs
+(their pending states can be observed without racing them); `upload_pickle` walks the
 presigned upload + registration; `wait_for_validation` polls `computePickles` until the
 pickle's validation is terminal. Shared by the emulator tests and anyone who needs an
 uploaded pickle without going through the MCP tools.
@@ -84,6 +85,13 @@ def set_clock(emulator_url: str, *, freeze: bool | None = None, at: float | None
     if at is not None:
         body["at"] = at
     response = httpx.post(f"{emulator_url.rstrip('/')}/_emulator/clock", json=body, timeout=30.0)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def set_jobs_paused(emulator_url: str, paused: bool) -> dict[str, Any]:
+    """Hold (or release) the emulator's queued validations and runs, to observe their pending states."""
+    response = httpx.post(f"{emulator_url.rstrip('/')}/_emulator/jobs", json={"paused": paused}, timeout=30.0)
     assert response.status_code == 200, response.text
     return response.json()
 
