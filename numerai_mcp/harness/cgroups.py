@@ -53,12 +53,40 @@ def cgroup2_mount(mountinfo: str) -> Path | None:
     return None
 
 
-def own_cgroup(cgroup_file: str) -> str | None:
-    """Our path in the unified hierarchy from /proc/self/cgroup text ('0::/path')."""
+def own_cgroup(cgroup_file: str, controller: str = "") -> str | None:
+    """Our path in a hierarchy from /proc/self/cgroup text: '0::/path' (unified) or 'N:pids:/path' (v1)."""
     for line in cgroup_file.splitlines():
-        if line.startswith("0::"):
-            return line[3:].strip() or "/"
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "" and not controller and line.startswith("0::"):
+            return path.strip() or "/"
+        if controller and controller in controllers.split(","):
+            return path.strip() or "/"
     return None
+
+
+def cgroup1_mount(mountinfo: str, controller: str) -> Path | None:
+    """The mount point of the cgroup v1 hierarchy that holds `controller`."""
+    for line in mountinfo.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = right.split()
+        if len(fields) >= 3 and fields[0] == "cgroup" and controller in fields[2].split(","):
+            return Path(left.split()[4].replace("\\040", " "))
+    return None
+
+
+def find_pids_v1_parent(mountinfo: str, cgroup_file: str, euid: int) -> tuple[Path | None, str]:
+    """As root on a cgroup v1 host: our pids cgroup, under which each run gets a pids.max.
+
+    Root needs this most: the kernel exempts uid 0 from RLIMIT_NPROC, so without a pids cgroup a
+    fork bomb would only meet the watchdog, after it had filled the machine's PID space.
+    """
+    if euid != 0:
+        return None, "cgroup v1 can only be written by root"
+    mount, path = cgroup1_mount(mountinfo, "pids"), own_cgroup(cgroup_file, "pids")
+    if mount is None or path is None:
+        return None, "no cgroup v1 pids controller is mounted"
+    parent = mount / path.lstrip("/")
+    return (parent, "") if os.access(parent, os.W_OK) else (None, f"{parent} is not writable")
 
 
 def _root_parent(mount: Path) -> tuple[Path | None, str]:
@@ -103,14 +131,43 @@ def find_delegated_parent(mountinfo: str, cgroup_file: str, pid: int, euid: int)
     return ours, ""
 
 
+def _proc_texts() -> tuple[str, str] | None:
+    try:
+        return Path("/proc/self/mountinfo").read_text(), Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return None
+
+
 def delegated_parent() -> tuple[Path | None, str]:
     """find_delegated_parent for this process (Linux only)."""
-    try:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-        cgroup_file = Path("/proc/self/cgroup").read_text()
-    except OSError:
+    texts = _proc_texts()
+    if texts is None:
         return None, "no /proc (not Linux)"
-    return find_delegated_parent(mountinfo, cgroup_file, os.getpid(), os.geteuid())
+    return find_delegated_parent(*texts, os.getpid(), os.geteuid())
+
+
+def pids_v1_parent() -> tuple[Path | None, str]:
+    """find_pids_v1_parent for this process."""
+    texts = _proc_texts()
+    if texts is None:
+        return None, "no /proc (not Linux)"
+    return find_pids_v1_parent(*texts, os.geteuid())
+
+
+ORPHAN_AGE_S = 300.0
+
+
+def _new_run_path(parent: Path) -> Path:
+    """A fresh run cgroup, after removing runs left by servers that died (empty, and old enough that no
+    other server can be about to join them; a cgroup with processes cannot be removed anyway)."""
+    now = time.time()
+    for old in parent.glob(f"{RUN_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > ORPHAN_AGE_S:
+                old.rmdir()
+    path = parent / f"{RUN_PREFIX}{secrets.token_hex(6)}"
+    path.mkdir()
+    return path
 
 
 @dataclass
@@ -118,11 +175,11 @@ class RunCgroup:
     """One run's cgroup: Numerai's limits, and what the kernel saw."""
 
     path: Path
+    enforces: tuple[str, ...] = ("memory", "cpu", "processes")
 
     @classmethod
     def create(cls, parent: Path, *, memory_bytes: int, cpus: int, processes: int) -> RunCgroup:
-        path = parent / f"{RUN_PREFIX}{secrets.token_hex(6)}"
-        path.mkdir()
+        path = _new_run_path(parent)
         group = cls(path)
         try:
             _write(path / "memory.max", str(memory_bytes))
@@ -137,25 +194,42 @@ class RunCgroup:
             raise
         return group
 
+    @classmethod
+    def create_pids_v1(cls, parent: Path, *, processes: int) -> RunCgroup:
+        """A cgroup v1 pids cgroup: only the process cap is the kernel's (memory and CPU stay with the watchdog)."""
+        path = _new_run_path(parent)
+        group = cls(path, ("processes",))
+        try:
+            _write(path / "pids.max", str(processes))
+        except OSError:
+            group.remove()
+            raise
+        return group
+
     @property
     def procs(self) -> Path:
         return self.path / "cgroup.procs"
 
     def oom_killed(self) -> bool:
+        if "memory" not in self.enforces:
+            return False
         events = dict(line.split(" ", 1) for line in _read(self.path / "memory.events").splitlines() if " " in line)
         return any(int(events.get(key, "0").strip() or 0) > 0 for key in ("oom_kill", "oom_group_kill"))
 
     def peak_bytes(self) -> int | None:
+        if "memory" not in self.enforces:
+            return None
         text = _read(self.path / "memory.peak").strip()
         return int(text) if text.isdigit() else None
 
     def kill(self) -> None:
         """Kill every process in the group (cgroup.kill on 5.14+, else one by one)."""
-        try:
-            _write(self.path / "cgroup.kill", "1")
-            return
-        except OSError:
-            pass
+        if (self.path / "cgroup.kill").exists():
+            try:
+                _write(self.path / "cgroup.kill", "1")
+                return
+            except OSError:
+                pass
         for line in _read(self.procs).split():
             with contextlib.suppress(OSError, ValueError):
                 os.kill(int(line), 9)

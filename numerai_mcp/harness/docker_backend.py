@@ -26,6 +26,7 @@ from urllib.parse import quote
 from numerai_mcp.harness.outcome import RunContext, crash_checks, fix_for, numerai_sequence, strict_fix
 from numerai_mcp.harness.predictions import UnreadablePredictions, numerai_failure, read_summary, strict_results
 from numerai_mcp.harness.verdict import Check
+from numerai_mcp.harness.watchdog import Breach
 
 if TYPE_CHECKING:
     import httpx
@@ -209,8 +210,9 @@ def log_checks(lines: Sequence[str], status: int, timed_out: bool, oom: bool, ct
     """Numerai's checks, in order, from the container's log and exit status (a failure's explanation only)."""
     if timed_out or oom or status not in (0, 1):
         stage = "predict" if any("Predicting on" in line for line in lines) else "load"
-        code = 137 if oom else status
-        return crash_checks({"stage": stage}, code, timed_out, ctx, lines)
+        breach = Breach("memory", f"would exceed {ctx.memory_bytes / 1024**3:.0f} GB of memory: the container was "
+                                  "OOM-killed") if oom else None
+        return crash_checks({"stage": stage}, 137 if oom else status, timed_out, ctx, lines, breach)
     failure = classify_log(lines) if status != 0 else None
     if status == 1 and failure is None:
         failure = ("run predict", "crash", next((l for l in reversed(lines) if l.strip()), "exit status 1"))

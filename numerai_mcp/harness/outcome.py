@@ -125,7 +125,7 @@ _KIND_TO_CHECK = {"unpickling": "load pickle", "python_mismatch": "load pickle",
                   "data_error": "load data", "predict_type_error": "run predict", "predict_exception": "run predict",
                   "returned_none": "not None", "wrong_type": "type", "empty": "not empty", "nan": "no NaN",
                   "out_of_range": "range", "check_exception": "range"}
-_LIMIT_WORDS = {"memory": "Numerai's container is killed at {gb} GB",
+_LIMIT_WORDS = {"memory": "Numerai's container is killed at 4 GB",
                 "cpu": "Numerai's container has 1 CPU: predict must not count on more",
                 "processes": "Numerai's container caps its processes too",
                 "output": "predict must return one prediction per live row"}
@@ -154,9 +154,7 @@ def _crash_kind(returncode: int, timed_out: bool, breach: Breach | None) -> str:
         return "timeout"
     if returncode == SIGSEGV_STATUS:
         return "segfault"
-    if returncode == SIGKILL_STATUS:
-        return "memory"
-    return "crash"
+    return "crash"  # a SIGKILL (137) without a breach is not a memory verdict: nothing measured one
 
 
 def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: bool, ctx: RunContext,
@@ -165,9 +163,8 @@ def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: b
     kind = _crash_kind(returncode, timed_out, breach)
     stage = (result or {}).get("stage", "start")
     failed_at = _STAGE_TO_CHECK.get(stage, "run predict")
-    gb = f"{ctx.memory_bytes / 1024**3:.0f}"
     if breach is not None:
-        words = _LIMIT_WORDS.get(breach.limit, "").format(gb=gb)
+        words = _LIMIT_WORDS.get(breach.limit, "")
         message = f"Stopped during {stage}: it {breach.message}" + (f" ({words})" if words else "")
     elif kind == "timeout":
         message = (f"Stopped after {ctx.wall_s:.0f} s during {stage}: Numerai stops a run after 10 minutes "
@@ -179,8 +176,6 @@ def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: b
     elif kind == "segfault":
         message = ("Segmentation fault! Ensure python and library versions match our environment. "
                    f"(exit 139 during {stage})")
-    elif kind == "memory":
-        message = f"Killed during {stage}: it would exceed {gb} GB of memory (Numerai's container is killed at 4 GB)"
     else:
         last = next((line for line in reversed(stderr_tail) if line.strip()), "no output")
         message = f"The runner died with exit status {returncode} during {stage}: {last}"

@@ -49,6 +49,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
 TAIL_BYTES = 64 * 1024
 STATUS_TAIL_BYTES = 256 * 1024
+STATUS_HEAD_BYTES = 64 * 1024
 SAMPLE_INTERVAL_S = 0.1
 DRAIN_DEADLINE_S = 3.0
 Mode = Literal["bwrap", "none"]
@@ -72,23 +73,30 @@ class Limits:
 
 
 class TailSink:
-    """Keeps the last `keep` bytes of a stream and counts the rest."""
+    """Keeps the first `head` and the last `keep` bytes of a stream and counts the rest."""
 
-    def __init__(self, keep: int = TAIL_BYTES) -> None:
-        self.keep, self.total, self._buffer = keep, 0, bytearray()
+    def __init__(self, keep: int = TAIL_BYTES, head: int = 0) -> None:
+        self.keep, self.head, self.total = keep, head, 0
+        self._head, self._tail = bytearray(), bytearray()
         self.overflowed = False
 
     def feed(self, data: bytes) -> None:
         self.total += len(data)
-        self._buffer += data
-        if len(self._buffer) > 2 * self.keep:
-            del self._buffer[: len(self._buffer) - self.keep]
-
-    def data(self) -> bytes:
-        return bytes(self._buffer[-self.keep:])
+        room = self.head - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        self._tail += data
+        if len(self._tail) > 2 * self.keep:
+            del self._tail[: len(self._tail) - self.keep]
 
     def lines(self, count: int = 60) -> list[str]:
-        return self.data().decode("utf-8", "replace").splitlines()[-count:]
+        """The last `count` lines; with a head, the head's lines first (a line cut by the gap is mangled)."""
+        tail = bytes(self._tail[-self.keep:])
+        if not self._head:
+            return tail.decode("utf-8", "replace").splitlines()[-count:]
+        joined = bytes(self._head) + (b"" if len(self._tail) <= self.keep else b"\n") + tail
+        return joined.decode("utf-8", "replace").splitlines()[-count:]
 
     def close(self) -> None:
         pass
@@ -294,7 +302,8 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
     """
     ws.mode = mode
     token = secrets.token_hex(16)
-    status = status if status is not None else TailSink(STATUS_TAIL_BYTES)
+    # the head keeps what the runner said before any flood (its snapshots come first)
+    status = status if status is not None else TailSink(STATUS_TAIL_BYTES, head=STATUS_HEAD_BYTES)
     sinks: dict[str, TailSink | FileSink] = {"stdout": TailSink(), "stderr": TailSink(), "status": status,
                                              **(outputs or {})}
     with contextlib.ExitStack() as stack:
@@ -317,7 +326,8 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
         for _, write in pipes.values():
             fds.close(write)  # the child has them: EOF comes when the sandbox's last process is gone
         # the tree includes bwrap's own monitor process, outside the sandbox's process cap
-        watchdog = Watchdog(process.pid, limits.memory_bytes, cpus, limits.processes + 1, check_cpu=group is None)
+        watchdog = Watchdog(process.pid, limits.memory_bytes, cpus, limits.processes + 1,
+                            check_cpu=group is None or "cpu" not in group.enforces)
         try:
             outcome = _supervise(process, {pipes[name][0]: sinks[name] for name in sinks}, watchdog, limits,
                                  started, status)
@@ -343,12 +353,16 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
     returncode = process.returncode if process.returncode is not None else -9
     return SandboxResult(
         returncode=-1 if (timed_out or breach) else _shell_status(returncode), timed_out=timed_out, wall_s=wall,
-        stdout_tail=sinks["stdout"].lines() if isinstance(sinks["stdout"], TailSink) else [],
-        stderr_tail=sinks["stderr"].lines() if isinstance(sinks["stderr"], TailSink) else [],
+        stdout_tail=_lines(sinks["stdout"]), stderr_tail=_lines(sinks["stderr"]),
         mode=mode, not_enforced=not_enforced(mode), leftover_killed=leftovers, breach=breach,
         peak_memory_bytes=watchdog.peak_memory_bytes, cpu_s=watchdog.cpu_s, start_s=start_s,
-        limits_by="cgroup" if group is not None else "watchdog", status_lines=status.lines(1000),
+        limits_by="cgroup" if group is not None and "memory" in group.enforces else "watchdog",
+        status_lines=status.lines(1000),
     )
+
+
+def _lines(sink: TailSink | FileSink) -> list[str]:
+    return sink.lines() if isinstance(sink, TailSink) else []
 
 
 class _Fds:
@@ -401,27 +415,39 @@ def _command(argv: Sequence[str], ws: Workspace, limits: Limits, mode: Mode, bin
     return command, extra_fds, group
 
 
-_cgroup_parent: list[tuple[Path | None, str]] = []
+_cgroup_parents: dict[str, tuple[Path | None, str]] = {}
 
 
-def cgroup_parent() -> tuple[Path | None, str]:
-    """Where run cgroups go, or (None, why the watchdog applies instead); decided once per process."""
+def cgroup_parents() -> dict[str, tuple[Path | None, str]]:
+    """Where run cgroups go ("v2": all limits; "pids-v1": root's process cap), or (None, why not).
+
+    Decided once per process. NUMERAI_MCP_CGROUPS=off leaves everything to the watchdog.
+    """
     if os.environ.get("NUMERAI_MCP_CGROUPS", "").lower() in ("0", "off", "no"):
-        return None, "cgroups turned off (NUMERAI_MCP_CGROUPS=off)"
-    if not _cgroup_parent:
-        _cgroup_parent.append(cgroups.delegated_parent())
-    return _cgroup_parent[0]
+        return {"v2": (None, "cgroups turned off (NUMERAI_MCP_CGROUPS=off)"), "pids-v1": (None, "turned off")}
+    if not _cgroup_parents:
+        _cgroup_parents["v2"] = cgroups.delegated_parent()
+        _cgroup_parents["pids-v1"] = cgroups.pids_v1_parent() if _cgroup_parents["v2"][0] is None else (None, "")
+    return _cgroup_parents
+
+
+def kernel_caps_processes() -> bool:
+    """True when a fork bomb meets a kernel limit: RLIMIT_NPROC (not for uid 0) or a pids cgroup."""
+    parents = cgroup_parents()
+    return os.geteuid() != 0 or any(parent is not None for parent, _ in parents.values())
 
 
 def _cgroup(limits: Limits) -> cgroups.RunCgroup | None:
-    parent, _ = cgroup_parent()
-    if parent is None:
-        return None
+    parents = cgroup_parents()
     try:
-        return cgroups.RunCgroup.create(parent, memory_bytes=limits.memory_bytes, cpus=limits.cpus,
-                                        processes=limits.processes)
+        if parents["v2"][0] is not None:
+            return cgroups.RunCgroup.create(parents["v2"][0], memory_bytes=limits.memory_bytes, cpus=limits.cpus,
+                                            processes=limits.processes)
+        if parents["pids-v1"][0] is not None:
+            return cgroups.RunCgroup.create_pids_v1(parents["pids-v1"][0], processes=limits.processes)
     except OSError:
         return None
+    return None
 
 
 # ------------------------------------------------------------------ supervision

@@ -4,9 +4,9 @@ Numerai runs a pickle in a container with 4 GB and 1 CPU for *all* its processes
 delegated cgroup we cannot ask the kernel for that, so the sandbox's parent samples the tree
 a few times a second and stops the run when it crosses a limit:
 
-- memory: the anonymous and shared-memory pages of every process (RssAnon + RssShmem); when
-  that sum is over the limit it is re-measured proportionally (Pss) so that pages a fork
-  shares with its parent are not counted twice, and the run stops if it is still over;
+- memory: the anonymous and shared-memory pages of every process (RssAnon + RssShmem); past
+  half the limit the biggest processes are re-measured proportionally (Pss) so that pages a
+  fork shares with its parent are not counted twice, and the run stops when the sum is over;
 - CPU: a process whose affinity is wider than the CPUs it was given (os.sched_setaffinity)
   is a breach at once, and so is CPU time above `cpus` x wall time (plus a small grace);
 - processes: more than the cap (a fork bomb also meets RLIMIT_NPROC inside the sandbox).
@@ -25,6 +25,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CPU_GRACE_S = 0.5
 CPU_GRACE_RATIO = 1.05
 _READ_LIMIT = 64 * 1024
+PSS_PROCESSES = 8
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,19 @@ class Watchdog:
             allowed = fields.get("Cpus_allowed_list")
             if widened is None and allowed and not parse_cpu_list(allowed) <= self.cpus:
                 widened = (pid, allowed)
-        if memory > self.memory_bytes:
-            memory = sum(_proportional_bytes(pid, rss[pid]) for pid in pids)
+        if memory > self.memory_bytes // 2:
+            memory = self._proportional(rss)
         self.peak_memory_bytes = max(self.peak_memory_bytes, memory)
         self.cpu_s = max(self.cpu_s, cpu)
         return Sample(pids, memory, cpu, widened)
+
+    def _proportional(self, rss: dict[int, int]) -> int:
+        """Re-measure the biggest processes proportionally (Pss: pages a fork shares are counted once).
+
+        Only the PSS_PROCESSES largest: smaps_rollup walks page tables, which is slow for big or busy
+        processes; the others keep their Rss figure, which can only overstate."""
+        biggest = sorted(rss, key=rss.__getitem__, reverse=True)[:PSS_PROCESSES]
+        return sum(_proportional_bytes(pid, rss[pid]) if pid in biggest else rss[pid] for pid in rss)
 
     def check(self) -> Breach | None:
         """Sample once; the breached limit, if any."""

@@ -236,8 +236,10 @@ def test_widening_cpu_affinity_is_a_breach(run) -> None:  # type: ignore[no-unty
 
 
 def test_fork_bomb_meets_the_process_cap(run) -> None:  # type: ignore[no-untyped-def]
-    """Unprivileged, RLIMIT_NPROC (set inside the sandbox's user namespace) refuses the fork; as root the kernel
-    exempts uid 0 from it, so the watchdog stops the run (a delegated cgroup's pids.max would refuse it too)."""
+    """The kernel refuses the fork past the cap: RLIMIT_NPROC, set inside the sandbox's user namespace, for an
+    ordinary user; for root (whom the kernel exempts from RLIMIT_NPROC) a pids cgroup."""
+    if not sandbox.kernel_caps_processes():
+        pytest.skip("root without a pids cgroup: only the watchdog would stop a fork bomb; not run on a shared host")
     result = run("""
         import os, time
         started = 0
@@ -249,14 +251,10 @@ def test_fork_bomb_meets_the_process_cap(run) -> None:  # type: ignore[no-untype
                 started += 1
         except OSError as exc:
             print("refused after", started, type(exc).__name__, flush=True)
-        time.sleep(60)
     """, processes=40, wall_s=20.0)
-    assert not result.timed_out
-    if result.breach is not None:
-        assert result.breach.limit == "processes" and "more than 41 processes" in result.breach.message
-    else:
-        assert os.geteuid() != 0 and result.stdout_tail[0].startswith("refused after")
-        assert int(result.stdout_tail[0].split()[2]) < 40
+    assert not result.timed_out and result.breach is None, result
+    assert result.stdout_tail[0].startswith("refused after") and int(result.stdout_tail[0].split()[2]) < 40
+    assert result.leftover_killed > 30
     _assert_no_process("sandbox/in/script.py")
 
 
