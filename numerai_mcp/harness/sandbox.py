@@ -335,7 +335,7 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
             _killpg(process.pid)
             if group is not None:
                 group.kill()
-            usage = _reap(process)
+            _reap(process)
             for sink in sinks.values():
                 sink.close()
         breach, timed_out, start_s = outcome
@@ -345,9 +345,6 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
                                           "(the kernel killed it at the limit)")
             watchdog.peak_memory_bytes = max(watchdog.peak_memory_bytes, group.peak_bytes() or 0)
             group.remove()
-    if usage is not None:
-        watchdog.peak_memory_bytes = max(watchdog.peak_memory_bytes, usage.ru_maxrss * 1024)
-        watchdog.cpu_s = max(watchdog.cpu_s, usage.ru_utime + usage.ru_stime)
     leftovers = _leftovers(status) if mode == "bwrap" else _kill_leftovers(token, watchdog.seen)
     wall = time.monotonic() - started
     returncode = process.returncode if process.returncode is not None else -9
@@ -453,33 +450,26 @@ def _cgroup(limits: Limits) -> cgroups.RunCgroup | None:
 # ------------------------------------------------------------------ supervision
 
 
-_usage: dict[int, os.struct_rusage] = {}  # bwrap pid -> its rusage, until run_sandboxed takes it
-_usage_lock = threading.Lock()
-
-
 def _try_reap(process: subprocess.Popen[bytes]) -> bool:
-    """Reap bwrap, keeping its rusage: the kernel's largest RSS and the CPU time of every process it waited for."""
+    """Reap bwrap if it has exited (without blocking)."""
     if process.returncode is not None:
         return True
     try:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status = os.waitpid(process.pid, os.WNOHANG)
     except ChildProcessError:
         process.returncode = -9
         return True
     if pid == 0:
         return False
     process.returncode = os.waitstatus_to_exitcode(status)
-    with _usage_lock:
-        _usage[process.pid] = usage
     return True
 
 
-def _reap(process: subprocess.Popen[bytes]) -> os.struct_rusage | None:
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """After SIGKILL: bwrap goes at once (its namespace's processes die with it)."""
     deadline = time.monotonic() + 10.0
     while not _try_reap(process) and time.monotonic() < deadline:
         time.sleep(0.01)
-    with _usage_lock:
-        return _usage.pop(process.pid, None)
 
 
 def _supervise(process: subprocess.Popen[bytes], readers: Mapping[int, TailSink | FileSink], watchdog: Watchdog,
