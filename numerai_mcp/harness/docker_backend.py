@@ -11,6 +11,7 @@ small and stable, and httpx is already a dependency, so there is no optional ext
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -39,6 +40,7 @@ API_VERSION = "v1.41"
 PING_TIMEOUT_S = 1.0
 DEFAULT_SOCKET = "/var/run/docker.sock"
 LOG_TAIL_LINES = 2000
+MAX_OUTPUT_ENTRIES = 10_000  # the container may fill /out with files: look at this many at most
 
 
 class DockerUnavailableError(RuntimeError):
@@ -230,8 +232,11 @@ def output_checks(out: Path, ctx: RunContext) -> tuple[list[Check], str | None]:
     The container ran the pickle, so its log cannot make a run pass: the predictions must be there
     and pass Numerai's output checks as computed by us.
     """
-    candidates = sorted(entry for entry in out.iterdir() if entry.name.startswith("live_predictions-")
-                        and entry.name.endswith(".csv")) if out.is_dir() else []
+    candidates: list[Path] = []
+    if out.is_dir():
+        with os.scandir(out) as entries:
+            candidates = sorted(Path(entry.path) for entry in itertools.islice(entries, MAX_OUTPUT_ENTRIES)
+                                if entry.name.startswith("live_predictions-") and entry.name.endswith(".csv"))
     summary, why = None, "the container exited 0 without writing live_predictions-*.csv"
     if candidates:
         try:

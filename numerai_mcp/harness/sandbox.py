@@ -243,15 +243,15 @@ def sandbox_env(extra: Mapping[str, str], token: str, cpus: int, mode: Mode, ws:
 def _wrapper(limits: Limits, status_fd: int, mode: Mode) -> str:
     """sh run inside the sandbox: per-process limits, 'ready', the command, then a count of what it left."""
     cpu = int(limits.wall_s) + 10
-    lines = [
-        f"ulimit -c 0 && ulimit -t {cpu} && ulimit -v {limits.memory_bytes // 1024} && "
-        f"ulimit -f {limits.file_size_bytes // 512} && ulimit -n {limits.open_files} || "
-        "{ echo 'numerai-mcp: could not set the sandbox limits' >&2; exit 125; }",
-    ]
+    rlimits = (f"ulimit -c 0 && ulimit -t {cpu} && ulimit -v {limits.memory_bytes // 1024} && "
+               f"ulimit -f {limits.file_size_bytes // 512} && ulimit -n {limits.open_files}")
+    # isolated runs refuse to start without their limits; an unsafe run (macOS has no RLIMIT_AS) takes what it gets
+    lines = [f"{rlimits} || {{ echo 'numerai-mcp: could not set the sandbox limits' >&2; exit 125; }}"
+             if mode == "bwrap" else f"{{ {rlimits}; }} 2>/dev/null"]
     if mode == "bwrap":  # RLIMIT_NPROC counts per user namespace: inside, it counts only the sandbox
         lines.append(f"{{ ulimit -p {limits.processes} || ulimit -u {limits.processes}; }} 2>/dev/null || "
                      "{ echo 'numerai-mcp: could not cap processes' >&2; exit 125; }")
-    status = f"/proc/self/fd/{status_fd}"  # dash redirects only fds 0-9 with >&N
+    status = f"/dev/fd/{status_fd}"  # dash redirects only fds 0-9 with >&N
     lines.append(f"printf '{{\"sandbox\": \"ready\"}}\\n' > {status}")
     lines.append('"$@"; rc=$?')
     if mode == "bwrap":
@@ -269,6 +269,8 @@ _cpu_lock = threading.Lock()
 
 def _choose_cpus(count: int) -> frozenset[int]:
     """`count` of the CPUs we may use, rotating so concurrent runs do not all share the first."""
+    if not hasattr(os, "sched_getaffinity"):  # macOS (unsafe runs only): no affinity to give
+        return frozenset(range(count))
     allowed = sorted(os.sched_getaffinity(0))
     with _cpu_lock:
         start = next(_cpu_cycle)
@@ -278,6 +280,9 @@ def _choose_cpus(count: int) -> frozenset[int]:
 @contextlib.contextmanager
 def _thread_affinity(cpus: frozenset[int]) -> Iterator[None]:
     """Pin only the calling thread while it spawns: a child inherits its forking thread's affinity."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
     previous = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cpus)
     try:
@@ -560,7 +565,9 @@ def _leftovers(status: TailSink) -> int:
 def processes_with_token(token: str) -> list[int]:
     """PIDs whose environment carries this sandbox token (runs without a PID namespace)."""
     needle = f"{TOKEN_VAR}={token}".encode()
-    found = []
+    found: list[int] = []
+    if not os.path.isdir("/proc"):
+        return found
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue

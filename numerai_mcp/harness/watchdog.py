@@ -71,6 +71,8 @@ def _children_via_task_files(pid: int) -> list[int]:
 
 def _parent_map() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
+    if not os.path.isdir("/proc"):  # macOS (unsafe runs only): nothing to sample
+        return tree
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             stat = _read(f"/proc/{entry}/stat")
