@@ -154,7 +154,7 @@ def pids_v1_parent() -> tuple[Path | None, str]:
     return find_pids_v1_parent(*texts, os.geteuid())
 
 
-ORPHAN_AGE_S = 300.0
+ORPHAN_AGE_S = 60.0
 
 
 def _new_run_path(parent: Path) -> Path:
@@ -235,7 +235,9 @@ class RunCgroup:
                 os.kill(int(line), 9)
 
     def remove(self) -> None:
-        for _ in range(50):
+        """rmdir once the group is empty. Its processes are dead, but bwrap's init may stay a zombie until
+        the host's init reaps it; past ~5 s the empty group is left for the next run's orphan sweep."""
+        for _ in range(250):
             try:
                 self.path.rmdir()
                 return

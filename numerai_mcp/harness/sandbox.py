@@ -10,7 +10,8 @@ a new session only).
 
 Limits for the whole sandbox, not per process: a delegated cgroup v2 when the machine has
 one (harness.cgroups), else the /proc watchdog (harness.watchdog) that sums memory and CPU
-over the process tree; plus, per process, an address-space cap (a big allocation gets
+over the process tree (with, for root on cgroup v1 hosts, a pids cgroup: the kernel exempts
+uid 0 from RLIMIT_NPROC); plus, per process, an address-space cap (a big allocation gets
 Numerai's MemoryError), CPU seconds, file size, open files and a process cap set inside the
 sandbox's own user namespace (so they count only its processes). One CPU is given by
 affinity at spawn, from the spawning thread (the server's other threads are untouched).
@@ -57,6 +58,10 @@ Mode = Literal["bwrap", "none"]
 
 class SandboxUnavailableError(RuntimeError):
     """This machine cannot isolate a run; the message says why and what to do instead."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox failed before the command ran (not the pickle's doing): nothing to judge."""
 
 
 @dataclass(frozen=True)
@@ -296,19 +301,19 @@ def _thread_affinity(cpus: frozenset[int]) -> Iterator[None]:
 
 def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: Mode = "bwrap",
                   binds: Sequence[Path] = (), env: Mapping[str, str] | None = None,
-                  outputs: Mapping[str, TailSink | FileSink] | None = None,
-                  status: TailSink | None = None) -> SandboxResult:
+                  outputs: Mapping[str, TailSink | FileSink] | None = None) -> SandboxResult:
     """Run `argv` (input paths as `ws.inner` gives them) under `limits`.
 
     `binds` are host paths the process must read (the runtime, its interpreter); they stay at
     the same paths inside, read-only. Each entry of `outputs` gets a pipe whose write end's fd
-    number is put in the environment as NUMERAI_MCP_FD_<NAME>, and `status` (if given) gets
-    the status stream, whose fd is NUMERAI_MCP_FD_STATUS. Never raises for what the process does.
+    number is put in the environment as NUMERAI_MCP_FD_<NAME>; the status stream's is
+    NUMERAI_MCP_FD_STATUS (its tail is `status_lines`). Never raises for what the process does;
+    raises SandboxError when the sandbox itself could not start.
     """
     ws.mode = mode
     token = secrets.token_hex(16)
     # the head keeps what the runner said before any flood (its snapshots come first)
-    status = status if status is not None else TailSink(STATUS_TAIL_BYTES, head=STATUS_HEAD_BYTES)
+    status = TailSink(STATUS_TAIL_BYTES, head=STATUS_HEAD_BYTES)
     sinks: dict[str, TailSink | FileSink] = {"stdout": TailSink(), "stderr": TailSink(), "status": status,
                                              **(outputs or {})}
     with contextlib.ExitStack() as stack:
@@ -323,6 +328,8 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
         command, extra_fds, group = _command(argv, ws, limits, mode, binds, child_fds["status"], fds)
         cpus = _choose_cpus(limits.cpus)
         started = time.monotonic()
+        if group is not None:
+            stack.callback(group.remove)  # after the kill below: an emptied cgroup can go
         with _thread_affinity(cpus):
             process = subprocess.Popen(command, cwd=ws.root if mode == "bwrap" else ws.private / "home",
                                        env=full_env, stdin=subprocess.DEVNULL, stdout=pipes["stdout"][1],
@@ -349,10 +356,13 @@ def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: M
                 breach = Breach("memory", f"used more than {limits.memory_bytes / GIB:.0f} GB of memory "
                                           "(the kernel killed it at the limit)")
             watchdog.peak_memory_bytes = max(watchdog.peak_memory_bytes, group.peak_bytes() or 0)
-            group.remove()
     leftovers = _leftovers(status) if mode == "bwrap" else _kill_leftovers(token, watchdog.seen)
     wall = time.monotonic() - started
     returncode = process.returncode if process.returncode is not None else -9
+    if start_s is None and not timed_out and breach is None:
+        # the command never started (bwrap's setup or the limits failed): no verdict on the pickle can follow
+        detail = next((line for line in reversed(_lines(sinks["stderr"])) if line.strip()), "no message")
+        raise SandboxError(f"The sandbox could not start (exit status {returncode}): {detail[:500]}")
     return SandboxResult(
         returncode=-1 if (timed_out or breach) else _shell_status(returncode), timed_out=timed_out, wall_s=wall,
         stdout_tail=_lines(sinks["stdout"]), stderr_tail=_lines(sinks["stderr"]),

@@ -424,3 +424,13 @@ def _pids_with_argument(argument: str) -> list[int]:
         if argument.encode() in parts:
             found.append(int(entry))
     return found
+
+
+def test_a_sandbox_that_cannot_start_is_an_error_not_a_verdict(runtime312, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ws = Workspace()
+    try:
+        with pytest.raises(sandbox.SandboxError, match="could not start.*nonexistent"):
+            run_sandboxed([str(runtime312.python), "-c", "print(1)"], ws, limits=Limits(wall_s=30.0),
+                          binds=[*_binds(runtime312), tmp_path / "nonexistent"])
+    finally:
+        ws.cleanup()
