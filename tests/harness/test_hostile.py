@@ -301,7 +301,7 @@ def victim(request: pytest.FixtureRequest, test_cache_dir: Path, runtime312) -> 
         pytest.skip("the root run needs root")
     if name != "root" and os.geteuid() != 0:
         pytest.skip("switching to uid 65534 needs root")
-    area = test_cache_dir / f"victim-{uid}"
+    area = unprivileged.area(test_cache_dir) / f"victim-{uid}"
     area.mkdir(parents=True, exist_ok=True)
     area.chmod(0o755)
     home = area / "home"

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,18 @@ class User:
         if self.uid == os.geteuid():
             return argv
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--", *argv]
+
+
+def area(test_cache: Path) -> Path:
+    """Where the user's things live: the test cache when others can reach it, else a folder in the system
+    temp dir named after it (a checkout under /root, mode 700, is out of an ordinary user's reach)."""
+    if all(parent.stat().st_mode & 0o001 for parent in [*reversed(test_cache.parents), test_cache]):
+        return test_cache
+    folder = Path(tempfile.gettempdir()) / f"numerai-mcp-tests-{hashlib.sha256(bytes(test_cache)).hexdigest()[:12]}"
+    folder.mkdir(mode=0o755, exist_ok=True)
+    if folder.stat().st_uid != os.geteuid() or folder.stat().st_mode & 0o022:
+        raise RuntimeError(f"{folder} is not ours alone: remove it")
+    return folder
 
 
 def _chown_tree(path: Path, uid: int) -> None:
@@ -92,9 +105,9 @@ def provision(test_cache: Path, home: Path, uid: int = NOBODY) -> User:
     """The user's interpreter, venv and caches (kept in the test cache) and a fresh HOME."""
     from uv import find_uv_bin
 
-    base = test_cache / f"unprivileged-{uid}"
+    base = area(test_cache) / f"unprivileged-{uid}"
     base.mkdir(parents=True, exist_ok=True)
-    with open(test_cache / f".unprivileged-{uid}.lock", "a+") as lock:
+    with open(base.parent / f".unprivileged-{uid}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         interpreter = _interpreter(base)
         wheel = _wheel(base / "wheel")
