@@ -92,11 +92,16 @@ def _interpreter(base: Path) -> Path:
 
 
 def _wheel(out: Path) -> Path:
-    """numerai-mcp as a wheel of the code under test (built by us: the checkout may not be readable by them)."""
+    """numerai-mcp as a wheel of the code under test, built by us from a copy of the sources (the checkout may
+    be out of their reach, and an in-tree build would leave build/ behind)."""
     shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    source = out / "source"
+    shutil.copytree(REPO / "numerai_mcp", source / "numerai_mcp", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out),
-          str(REPO)], env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, what="building the wheel")
+          str(source)], env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, what="building the wheel")
+    shutil.rmtree(source)
     [wheel] = out.glob("numerai_mcp-*.whl")
     return wheel
 
