@@ -61,6 +61,7 @@ class Isolation:
     version: str = ""
 
 
+@functools.lru_cache(maxsize=8)
 def _version(binary: Path) -> tuple[int, ...] | None:
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10,
