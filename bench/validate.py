@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from numerai_mcp.harness.scan import scan_pickle  # noqa: E402
 from numerai_mcp.harness.validate import validate_pickle  # noqa: E402
 
-GOALS = {"scan_ms": 50.0, "cold_s": 20.0, "warm_s": 3.0, "warm_live_data_s": 0.1}
+GOALS = {"scan_ms": 50.0, "cold_s": 20.0, "warm_s": 3.0, "warm_live_data_s": 0.1, "sandbox_added_ms": 300.0}
 FIXTURE = REPO / "tests" / "fixtures" / "feature_neutralization.pkl"
 
 
@@ -40,6 +40,35 @@ def bench_scan(path: Path, repeat: int) -> float:
         scan_pickle(path)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples) * 1000
+
+
+def bench_sandbox(cache_dir: Path, repeat: int) -> dict:
+    """Median cost of a sandboxed /bin/true (the runtime bound in, Numerai's limits) vs a bare spawn."""
+    import subprocess
+
+    from numerai_mcp.harness import sandbox
+    from numerai_mcp.harness.runtime import ensure_runtime
+
+    runtime = ensure_runtime("3.12", cache_dir=cache_dir)
+    binds = [runtime.root, Path(runtime.python).resolve().parent.parent]
+    bare, boxed = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(["/bin/true"], check=True)
+        bare.append(time.perf_counter() - started)
+        ws = sandbox.Workspace()
+        try:
+            started = time.perf_counter()
+            result = sandbox.run_sandboxed(["/bin/true"], ws, limits=sandbox.Limits(), binds=binds)
+            boxed.append(time.perf_counter() - started)
+        finally:
+            ws.cleanup()
+        if result.returncode != 0:
+            raise SystemExit(f"the sandbox could not run /bin/true: {result.stderr_tail}")
+    bare_ms, boxed_ms = statistics.median(bare) * 1000, statistics.median(boxed) * 1000
+    return {"bare_spawn_ms": round(bare_ms, 2), "sandboxed_ms": round(boxed_ms, 2),
+            "added_ms": round(boxed_ms - bare_ms, 2), "limits_by": result.limits_by,
+            "bwrap": sandbox.isolation().version}
 
 
 def bench_validation(path: Path, cache_dir: Path) -> dict:
@@ -64,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results["cold"] = bench_validation(args.pickle, cold_dir)
         warm = [bench_validation(args.pickle, cold_dir) for _ in range(max(1, args.repeat))]
+        results["sandbox"] = bench_sandbox(cold_dir, 20)
     finally:
         shutil.rmtree(cold_dir, ignore_errors=True)
     median = sorted(warm, key=lambda r: r["wall_s"])[len(warm) // 2]
@@ -71,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     results["goals"] = {"scan_ms": results["scan_ms"] < GOALS["scan_ms"],
                         "cold_s": results["cold"]["wall_s"] < GOALS["cold_s"],
                         "warm_s": results["warm"]["wall_s"] < GOALS["warm_s"],
-                        "warm_live_data_s": results["warm"]["timings"].get("live_data", 0.0) < GOALS["warm_live_data_s"]}
+                        "warm_live_data_s": results["warm"]["timings"].get("live_data", 0.0) < GOALS["warm_live_data_s"],
+                        "sandbox_added_ms": results["sandbox"]["added_ms"] < GOALS["sandbox_added_ms"]}
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -85,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warm live data (cached files reused): {results['warm']['timings'].get('live_data', 0.0):.3f} s   "
               f"goal < {GOALS['warm_live_data_s']} s")
         print("warm runs: " + ", ".join(f"{w:.2f}" for w in results["warm"]["all_wall_s"]))
+        box = results["sandbox"]
+        print(f"sandbox alone (median of 20 runs of /bin/true, bwrap {box['bwrap']}, limits by {box['limits_by']}): "
+              f"{box['sandboxed_ms']:.1f} ms vs {box['bare_spawn_ms']:.1f} ms bare = {box['added_ms']:.1f} ms added   "
+              f"goal < {GOALS['sandbox_added_ms']:.0f} ms")
     return 0 if all(results["goals"].values()) else 1
 
 

@@ -29,8 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--benchmark-data", type=Path, help="your live_benchmark_models.parquet")
     parser.add_argument("--backend", choices=("auto", "local", "docker"), default="auto")
     parser.add_argument("--timeout", type=float, help="wall-clock limit in seconds (Numerai: 600)")
+    parser.add_argument("--memory-mb", type=float, help="memory limit for all of predict's processes, in MiB "
+                                                        "(Numerai: 4096)")
     parser.add_argument("--allow-unsafe", action="store_true",
-                        help="run a pickle the static scan calls dangerous (still sandboxed)")
+                        help="run a pickle the static scan calls dangerous (still sandboxed); where the sandbox "
+                             "cannot isolate, run it without isolation instead of refusing")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
     return parser
 
@@ -82,6 +85,7 @@ def validate_main(argv: list[str]) -> int:
         verdict = validate_pickle(
             args.pickle, python_version=args.python, live_data=args.live_data, benchmark_data=args.benchmark_data,
             backend=args.backend, timeout_s=args.timeout, allow_unsafe=args.allow_unsafe, settings=settings,
+            memory_bytes=int(args.memory_mb * 1024**2) if args.memory_mb else None,
             progress=progress,
         )
     except ValueError as exc:  # bad arguments: unknown version, missing file, …

@@ -11,6 +11,7 @@ small and stable, and httpx is already a dependency, so there is no optional ext
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from numerai_mcp.harness.outcome import NUMERAI_CHECK_NAMES, RunContext, crash_checks, fix_for, strict_fix
+from numerai_mcp.harness.outcome import RunContext, crash_checks, fix_for, numerai_sequence, strict_fix
+from numerai_mcp.harness.predictions import UnreadablePredictions, numerai_failure, read_summary, strict_results
 from numerai_mcp.harness.verdict import Check
+from numerai_mcp.harness.watchdog import Breach
 
 if TYPE_CHECKING:
     import httpx
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 API_VERSION = "v1.41"
 PING_TIMEOUT_S = 1.0
 DEFAULT_SOCKET = "/var/run/docker.sock"
+LOG_TAIL_LINES = 2000
+MAX_OUTPUT_ENTRIES = 10_000  # the container may fill /out with files: look at this many at most
 
 
 class DockerUnavailableError(RuntimeError):
@@ -143,11 +148,23 @@ def _run_container(client: httpx.Client, ref: str, cmd: Sequence[str], binds: Se
             client.post(f"/containers/{container}/kill", params={"signal": "KILL"})
             status = -1
         state = client.get(f"/containers/{container}/json").json().get("State", {})
-        logs = client.get(f"/containers/{container}/logs", params={"stdout": 1, "stderr": 1}).content
+        logs = _bounded_logs(client, container)
     finally:
         client.delete(f"/containers/{container}", params={"force": 1})
     text = b"".join(payload for _, payload in demultiplex(logs)).decode("utf-8", "replace")
     return status, timed_out, bool(state.get("OOMKilled")), text.splitlines()
+
+
+def _bounded_logs(client: httpx.Client, container: str, max_bytes: int = 4 * 1024**2) -> bytes:
+    """The container's last log lines, read as a stream and cut at `max_bytes` (a pickle may print gigabytes)."""
+    buffer = bytearray()
+    with client.stream("GET", f"/containers/{container}/logs",
+                       params={"stdout": 1, "stderr": 1, "tail": LOG_TAIL_LINES}) as response:
+        for chunk in response.iter_bytes():
+            buffer += chunk[: max_bytes - len(buffer)]
+            if len(buffer) >= max_bytes:
+                break
+    return bytes(buffer)
 
 
 # ------------------------------------------------------------------ log interpretation
@@ -192,58 +209,50 @@ def _rows(lines: Sequence[str]) -> int | None:
 
 def log_checks(lines: Sequence[str], status: int, timed_out: bool, oom: bool, ctx: RunContext
                ) -> tuple[list[Check], str | None]:
-    """Numerai's checks, in order, from the container's log and exit status."""
+    """Numerai's checks, in order, from the container's log and exit status (a failure's explanation only)."""
     if timed_out or oom or status not in (0, 1):
         stage = "predict" if any("Predicting on" in line for line in lines) else "load"
-        code = 137 if oom else status
-        return crash_checks({"stage": stage}, code, timed_out, ctx, lines)
+        breach = Breach("memory", f"would exceed {ctx.memory_bytes / 1024**3:.0f} GB of memory: the container was "
+                                  "OOM-killed") if oom else None
+        return crash_checks({"stage": stage}, 137 if oom else status, timed_out, ctx, lines, breach)
     failure = classify_log(lines) if status != 0 else None
     if status == 1 and failure is None:
         failure = ("run predict", "crash", next((l for l in reversed(lines) if l.strip()), "exit status 1"))
-    checks: list[Check] = []
-    reached = True
-    for name in NUMERAI_CHECK_NAMES:
-        if failure and name == failure[0]:
-            module = _MISSING_MODULE.search(failure[2])
-            exception = {"missing_module": module.group(1)} if module else None
-            checks.append(Check(name=f"numerai: {name}", status="fail", message=failure[2],
-                                fix=fix_for(failure[1], ctx, exception)))
-            reached = False
-        else:
-            checks.append(Check(name=f"numerai: {name}", status="pass" if reached else "skip",
-                                message="passed (numerai-predict log)" if reached else "not reached"))
+    if failure is None:
+        return numerai_sequence(None, passed="passed (numerai-predict log)"), None
+    module = _MISSING_MODULE.search(failure[2])
+    exception = {"missing_module": module.group(1)} if module else None
+    return numerai_sequence(failure[0], failure[2], fix_for(failure[1], ctx, exception),
+                            passed="passed (numerai-predict log)"), failure[1]
+
+
+def output_checks(out: Path, ctx: RunContext) -> tuple[list[Check], str | None]:
+    """For a run that exited 0: the checks computed here from the predictions CSV it wrote (untrusted file).
+
+    The container ran the pickle, so its log cannot make a run pass: the predictions must be there
+    and pass Numerai's output checks as computed by us.
+    """
+    candidates: list[Path] = []
+    if out.is_dir():
+        with os.scandir(out) as entries:
+            candidates = sorted(Path(entry.path) for entry in itertools.islice(entries, MAX_OUTPUT_ENTRIES)
+                                if entry.name.startswith("live_predictions-") and entry.name.endswith(".csv"))
+    summary, why = None, "the container exited 0 without writing live_predictions-*.csv"
+    if candidates:
+        try:
+            summary = read_summary(candidates[0], live=None)
+        except UnreadablePredictions as exc:
+            why = str(exc)
+    if summary is None:
+        return numerai_sequence("run predict", f"predict returned no predictions: {why}",
+                                fix_for("no_predictions", ctx)), "no_predictions"
+    failure = numerai_failure(summary)
+    checks = numerai_sequence(failure[0] if failure else None, failure[2] if failure else "",
+                              fix_for(failure[1], ctx) if failure else None, passed="passed (checked here)")
+    checks += [Check(name=name, status=status, message=message,  # type: ignore[arg-type]
+                     fix=strict_fix(name) if status in ("fail", "warn") else None)
+               for name, status, message in strict_results(summary)]
     return checks, failure[1] if failure else None
-
-
-def csv_checks(csv_path: Path | None) -> list[Check]:
-    """Our stricter checks that can be read from the predictions CSV without pandas."""
-    import csv
-
-    if csv_path is None:
-        return []
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    header, body = rows[0], rows[1:]
-    checks = []
-    if header[1:] == ["prediction"]:
-        checks.append(Check(name="column named prediction", status="pass", message="one column named 'prediction'"))
-    else:
-        checks.append(Check(name="column named prediction", status="fail",
-                            message=f"the output columns are {header[1:6]}, not ['prediction']",
-                            fix=strict_fix("column named prediction")))
-    try:
-        values = {float(row[1]) for row in body}
-    except (ValueError, IndexError):
-        return [*checks, Check(name="numeric", status="fail", message="non-numeric predictions",
-                               fix=strict_fix("numeric"))]
-    if len(values) <= 1:
-        checks.append(Check(name="not constant", status="fail", message="every prediction is the same value",
-                            fix=strict_fix("not constant")))
-    else:
-        checks.append(Check(name="not constant", status="pass", message=f"{len(values)} distinct values"))
-    checks.append(Check(name="index matches live ids", status="skip",
-                        message="not checked with the Docker backend (reading the live ids needs pandas)"))
-    return checks
 
 
 # ------------------------------------------------------------------ entry point
@@ -316,8 +325,8 @@ def run_in_docker(path: Path, target: Runtime, *, ctx: RunContext, limits: Limit
             status, timed_out, oom, lines = _run_container(client, ref, cmd, binds, limits)
             timings["run"] = round(time.perf_counter() - started, 4)
         checks, kind = log_checks(lines, status, timed_out, oom, ctx)
-        if status == 0 and kind is None:
-            checks += csv_checks(next(iter(sorted(out.glob("live_predictions-*.csv"))), None))
+        if status == 0 and kind is None and not timed_out and not oom:
+            checks, kind = output_checks(out, ctx)
         tail = [line for line in lines if line.startswith(("INFO:", "ERROR:", "DEBUG:root:Request"))][-25:]
         if not tail:
             tail = lines[-25:]

@@ -1,23 +1,30 @@
 """Turn what happened in the sandbox (and what the scan saw) into checks with concrete fixes.
 
-The runner reports handled failures itself, in numerai-predict's words. What it cannot
-report (a segfault, an OOM kill, a timeout) is read here from the exit status and the last
-stage the runner recorded, and explained the way a user needs it: which limit, which
-Python, what to change.
+The decision is made here from trusted evidence: the exit status, the limits the sandbox's
+parent measured, and the checks computed from the returned predictions (harness.predictions).
+The runner's own report only explains a failure in numerai-predict's words (and the stage a
+crash happened in); a limit hit, a segfault or a timeout is explained the way a user needs
+it: which limit, which Python, what to change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from numerai_mcp.harness.predictions import Summary, numerai_failure, strict_results
+from numerai_mcp.harness.runner_report import RunnerReport
 from numerai_mcp.harness.verdict import Check
+from numerai_mcp.harness.watchdog import Breach
+
+if TYPE_CHECKING:
+    from numerai_mcp.harness.sandbox import SandboxResult
 
 NUMERAI_CHECK_NAMES = ("load pickle", "load data", "signature", "run predict", "not None", "type", "not empty",
                        "no NaN", "range")
 _STAGE_TO_CHECK = {"start": "load pickle", "load": "load pickle", "signature": "signature", "data": "load data",
-                   "predict": "run predict", "checks": "run predict", "done": "run predict"}
+                   "predict": "run predict", "output": "run predict", "checks": "run predict", "done": "run predict"}
 SIGSEGV_STATUS, SIGKILL_STATUS, SIGXCPU_STATUS, SIGABRT_STATUS = 139, 137, 152, 134
 
 
@@ -101,30 +108,65 @@ def fix_for(kind: str | None, ctx: RunContext, exception: Mapping[str, Any] | No
                     f"library versions (debug with `docker run -i --rm -v \"$PWD:$PWD\" {ctx.docker_ref} --debug "
                     "--model $PWD/model.pkl` where Docker is available).",
         "runtime_broken": "The local runtime is broken: delete it from the cache (runtimes/venvs) and retry.",
+        "cpu": "Don't widen the CPU affinity or run work in parallel expecting more than 1 CPU: Numerai gives the "
+               "container 1 CPU (use n_jobs=1 / num_threads=1).",
+        "processes": "Don't start many processes or threads of processes in predict: run the model in-process.",
+        "output": "Return one DataFrame with one 'prediction' column and one row per live id; write nothing else.",
+        "no_predictions": "predict must return its DataFrame normally: don't exit the process, fork away or "
+                          "close the runner's files inside predict.",
         "crash": "The runner died without a Python error: see the log tail.",
     }
     return fixes.get(kind, fixes["crash"])
 
 
-def _crash_kind(result: Mapping[str, Any] | None, returncode: int, timed_out: bool) -> tuple[str, str]:
-    """(kind, message) for a run that ended without the runner's own verdict."""
-    stage = (result or {}).get("stage", "start")
+_LIMIT_KINDS = {"memory": "memory", "cpu": "cpu", "processes": "processes", "output": "output"}
+_KIND_TO_CHECK = {"unpickling": "load pickle", "python_mismatch": "load pickle", "module_not_found": "load pickle",
+                  "load_exception": "load pickle", "runtime_broken": "load pickle", "signature": "signature",
+                  "data_error": "load data", "predict_type_error": "run predict", "predict_exception": "run predict",
+                  "returned_none": "not None", "wrong_type": "type", "empty": "not empty", "nan": "no NaN",
+                  "out_of_range": "range", "check_exception": "range"}
+_LIMIT_WORDS = {"memory": "Numerai's container is killed at 4 GB",
+                "cpu": "Numerai's container has 1 CPU: predict must not count on more",
+                "processes": "Numerai's container caps its processes too",
+                "output": "predict must return one prediction per live row"}
+
+
+def numerai_sequence(failed_at: str | None, message: str = "", fix: str | None = None,
+                     passed: str = "passed", not_reached: str = "not reached") -> list[Check]:
+    """Numerai's checks in Numerai's order: pass until the failing one, then skipped."""
+    checks: list[Check] = []
+    reached = True
+    for name in NUMERAI_CHECK_NAMES:
+        if name == failed_at:
+            checks.append(Check(name=f"numerai: {name}", status="fail", message=message, fix=fix))
+            reached = False
+        elif reached:
+            checks.append(Check(name=f"numerai: {name}", status="pass", message=passed))
+        else:
+            checks.append(Check(name=f"numerai: {name}", status="skip", message=not_reached))
+    return checks
+
+
+def _crash_kind(returncode: int, timed_out: bool, breach: Breach | None) -> str:
+    if breach is not None:
+        return _LIMIT_KINDS.get(breach.limit, "crash")
     if timed_out or returncode == SIGXCPU_STATUS:
-        return "timeout", ""
+        return "timeout"
     if returncode == SIGSEGV_STATUS:
-        return "segfault", stage
-    if returncode == SIGKILL_STATUS:
-        return "memory", stage
-    return "crash", stage
+        return "segfault"
+    return "crash"  # a SIGKILL (137) without a breach is not a memory verdict: nothing measured one
 
 
 def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: bool, ctx: RunContext,
-                 stderr_tail: Sequence[str]) -> tuple[list[Check], str]:
-    """Numerai's checks for a run that crashed, was killed or timed out."""
-    kind, _ = _crash_kind(result, returncode, timed_out)
+                 stderr_tail: Sequence[str], breach: Breach | None = None) -> tuple[list[Check], str]:
+    """Numerai's checks for a run that crashed, was stopped at a limit or timed out."""
+    kind = _crash_kind(returncode, timed_out, breach)
     stage = (result or {}).get("stage", "start")
     failed_at = _STAGE_TO_CHECK.get(stage, "run predict")
-    if kind == "timeout":
+    if breach is not None:
+        words = _LIMIT_WORDS.get(breach.limit, "")
+        message = f"Stopped during {stage}: it {breach.message}" + (f" ({words})" if words else "")
+    elif kind == "timeout":
         message = (f"Stopped after {ctx.wall_s:.0f} s during {stage}: Numerai stops a run after 10 minutes "
                    "(600 s) on 1 CPU")
     elif kind == "segfault" and ctx.version_mismatch:
@@ -134,40 +176,49 @@ def crash_checks(result: Mapping[str, Any] | None, returncode: int, timed_out: b
     elif kind == "segfault":
         message = ("Segmentation fault! Ensure python and library versions match our environment. "
                    f"(exit 139 during {stage})")
-    elif kind == "memory":
-        message = (f"Killed during {stage}: it would exceed {ctx.memory_bytes / 1024**3:.0f} GB of memory "
-                   "(Numerai's container is killed at 4 GB)")
     else:
         last = next((line for line in reversed(stderr_tail) if line.strip()), "no output")
         message = f"The runner died with exit status {returncode} during {stage}: {last}"
-    checks: list[Check] = []
-    reached = True
-    for name in NUMERAI_CHECK_NAMES:
-        if name == failed_at:
-            checks.append(Check(name=f"numerai: {name}", status="fail", message=message, fix=fix_for(kind, ctx)))
-            reached = False
-        elif reached:
-            checks.append(Check(name=f"numerai: {name}", status="pass", message="passed before the crash"))
-        else:
-            checks.append(Check(name=f"numerai: {name}", status="skip", message="not reached"))
-    return checks, kind
+    return numerai_sequence(failed_at, message, fix_for(kind, ctx), passed="passed before the crash"), kind
 
 
-def runner_checks(result: Mapping[str, Any], ctx: RunContext) -> tuple[list[Check], str | None]:
-    """The runner's own checks, with a fix on the failing one."""
-    kind = result.get("error_kind")
-    checks: list[Check] = []
-    for raw in result.get("checks", []):
-        check = Check(name=raw["name"], status=raw["status"], message=raw["message"])
-        if check.status == "fail" and check.name.startswith("numerai: "):
-            message = check.message
-            if kind == "memory":  # RLIMIT_AS gives a MemoryError where Numerai is OOM-killed (pitfall 5)
-                message = f"{message} -> it would exceed {ctx.memory_bytes / 1024**3:.0f} GB at Numerai"
-            check = check.model_copy(update={"message": message,
-                                             "fix": fix_for(kind, ctx, result.get("exception"))})
-        elif check.status in ("fail", "warn"):
-            check = check.model_copy(update={"fix": strict_fix(check.name)})
-        checks.append(check)
+def local_checks(report: RunnerReport, run: SandboxResult, summary: Summary | None, unreadable: str | None,
+                 ctx: RunContext) -> tuple[list[Check], str | None]:
+    """Numerai's checks (then the stricter ones) of a local run, decided here from trusted evidence only.
+
+    A run passes only when the process exited 0 within every limit, claimed no failure, and
+    produced predictions that pass every check computed from them. The runner's claims only
+    explain failures (which stage, numerai-predict's words).
+    """
+    if run.breach is not None or run.timed_out or run.returncode not in (0, 1):
+        return crash_checks({"stage": report.stage}, run.returncode, run.timed_out, ctx, run.stderr_tail,
+                            run.breach)
+    output_failure = numerai_failure(summary) if summary is not None else None
+    kind = report.error_kind
+    if kind is not None:
+        failed_at = _KIND_TO_CHECK.get(kind) or _STAGE_TO_CHECK.get(report.stage, "run predict")
+        message = report.error_line or f"{kind} during {report.stage}"
+        if output_failure is not None and kind in ("empty", "nan", "out_of_range", "check_exception"):
+            failed_at, kind, message = output_failure
+        if kind == "memory":  # RLIMIT_AS gives a MemoryError where Numerai is OOM-killed (pitfall 5)
+            failed_at = _STAGE_TO_CHECK.get(report.stage, "run predict")
+            message = f"{message} -> it would exceed {ctx.memory_bytes / 1024**3:.0f} GB at Numerai"
+        checks = numerai_sequence(failed_at, message, fix_for(kind, ctx, report.exception))
+    elif run.returncode != 0:
+        return crash_checks({"stage": report.stage}, run.returncode, False, ctx, run.stderr_tail)
+    elif summary is None:
+        kind = "no_predictions"
+        why = unreadable or "the process exited (status 0) without producing them"
+        checks = numerai_sequence("run predict", f"predict returned no predictions: {why}", fix_for(kind, ctx))
+    elif output_failure is not None:
+        failed_at, kind, message = output_failure
+        checks = numerai_sequence(failed_at, message, fix_for(kind, ctx))
+    else:
+        checks = numerai_sequence(None)
+    if summary is not None:
+        checks += [Check(name=name, status=status, message=message,  # type: ignore[arg-type]
+                         fix=strict_fix(name) if status in ("fail", "warn") else None)
+                   for name, status, message in strict_results(summary)]
     return checks, kind
 
 

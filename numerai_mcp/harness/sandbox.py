@@ -1,50 +1,67 @@
-"""Run untrusted code in a separate, limited process, as Numerai's container would limit it.
+"""Run untrusted code in a separate process with Numerai's limits, isolated the same way for everyone.
 
-Limits (all configurable): address space (RLIMIT_AS, 4 GiB at Numerai), one CPU (affinity
-plus the BLAS/OpenMP thread variables), wall time (600 s), no network, an allow-listed
-environment (no credentials can leak because nothing is inherited by default), file size
-and open-file caps, no core dumps.
+Isolation ("bwrap", harness.bwrap): namespaces and a read-only minimal root; the process
+sees its inputs read-only under /sandbox/in and writes only to size-capped tmpfs. Nothing it
+writes reaches the host's disk: results come back through pipes the parent reads with
+bounds (stdout/stderr tails, a status stream, a predictions stream spooled to a capped
+file the sandbox cannot see). When bubblewrap cannot isolate on this machine, callers get
+`SandboxUnavailableError` with the reason, unless they explicitly accept "none" (limits and
+a new session only).
 
-Isolation, best available:
-- "root": new PID, network and mount namespaces; the sandbox's own workspace is bound
-  onto /tmp, /var/tmp and /dev/shm are fresh tmpfs (pitfall 4: world-writable temp dirs),
-  directories the unprivileged user cannot traverse (e.g. /root, mode 700, where pyenv
-  and the cache usually live: pitfall 1) are covered by an empty tmpfs with only the
-  runtime re-exposed read-only, then privileges drop to uid/gid 65534 with no groups and
-  no_new_privs. `sh` is PID 1 of the namespace (pitfall 3), so every process, detached or
-  not, dies with it (pitfall 2).
-- "user": the same through an unprivileged user namespace (no uid change).
-- "none": rlimits and a new session only; the verdict says what was not enforced.
-Output goes to files, never pipes, so a process that outlives its parent cannot block us.
-Every sandboxed process carries a random token in its environment, which lets us find and
-kill anything that escaped and prove that nothing is left behind.
+Limits for the whole sandbox, not per process: a delegated cgroup v2 when the machine has
+one (harness.cgroups), else the /proc watchdog (harness.watchdog) that sums memory and CPU
+over the process tree (with, for root on cgroup v1 hosts, a pids cgroup: the kernel exempts
+uid 0 from RLIMIT_NPROC); plus, per process, an address-space cap (a big allocation gets
+Numerai's MemoryError), CPU seconds, file size, open files and a process cap set inside the
+sandbox's own user namespace (so they count only its processes). One CPU is given by
+affinity at spawn, from the spawning thread (the server's other threads are untouched).
+
+Every wait has a deadline; a run ends by SIGKILL to bwrap, whose PID namespace takes every
+process of the sandbox with it (also when the server itself dies: --die-with-parent).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import fcntl
+import itertools
 import os
 import secrets
-import shlex
+import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from numerai_mcp.harness import bwrap as bw
+from numerai_mcp.harness import cgroups, seccomp
+from numerai_mcp.harness.watchdog import Breach, Watchdog
+
 GIB = 1024**3
-NOBODY = 65534
-COVERED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 TOKEN_VAR = "NUMERAI_MCP_SANDBOX_TOKEN"
-LEFTOVER_FILE = ".leftover-processes"
 WORKSPACE_PREFIX = "numerai-mcp-sandbox-"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
-Isolation = Literal["root", "user", "none"]
+TAIL_BYTES = 64 * 1024
+STATUS_TAIL_BYTES = 256 * 1024
+STATUS_HEAD_BYTES = 64 * 1024
+SAMPLE_INTERVAL_S = 0.1
+DRAIN_DEADLINE_S = 3.0
+Mode = Literal["bwrap", "none"]
+
+
+class SandboxUnavailableError(RuntimeError):
+    """This machine cannot isolate a run; the message says why and what to do instead."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox failed before the command ran (not the pickle's doing): nothing to judge."""
 
 
 @dataclass(frozen=True)
@@ -57,72 +74,114 @@ class Limits:
     file_size_bytes: int = GIB
     open_files: int = 1024
     processes: int = 256
+    tmpfs: bw.TmpfsSizes = field(default_factory=bw.TmpfsSizes)
+
+
+class TailSink:
+    """Keeps the first `head` and the last `keep` bytes of a stream and counts the rest."""
+
+    def __init__(self, keep: int = TAIL_BYTES, head: int = 0) -> None:
+        self.keep, self.head, self.total = keep, head, 0
+        self._head, self._tail = bytearray(), bytearray()
+        self.overflowed = False
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        self._tail += data
+        if len(self._tail) > 2 * self.keep:
+            del self._tail[: len(self._tail) - self.keep]
+
+    def lines(self, count: int = 60) -> list[str]:
+        """The last `count` lines; with a head, the head's lines first (a line cut by the gap is mangled)."""
+        tail = bytes(self._tail[-self.keep:])
+        if not self._head:
+            return tail.decode("utf-8", "replace").splitlines()[-count:]
+        joined = bytes(self._head) + (b"" if len(self._tail) <= self.keep else b"\n") + tail
+        return joined.decode("utf-8", "replace").splitlines()[-count:]
+
+    def close(self) -> None:
+        pass
+
+
+class FileSink:
+    """Spools a stream into a file of ours, up to `limit` bytes; past that it is a breach."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.total = path, limit, 0
+        self.overflowed = False
+        self._handle = open(path, "wb")  # noqa: SIM115 - closed by close()
+
+    def feed(self, data: bytes) -> None:
+        room = self.limit - self.total
+        self.total += len(data)
+        if room > 0:
+            self._handle.write(data[:room])
+        if self.total > self.limit:
+            self.overflowed = True
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 @dataclass
 class SandboxResult:
-    returncode: int            # shell-style: 128+N when killed by signal N, -1 when we killed it on timeout
+    returncode: int            # shell-style: 128+N when killed by signal N; -1 when we stopped it
     timed_out: bool
     wall_s: float
     stdout_tail: list[str]
     stderr_tail: list[str]
-    isolation: Isolation
+    mode: Mode
     not_enforced: list[str] = field(default_factory=list)
-    leftover_killed: int = 0   # processes still alive after the run (killed by us)
+    leftover_killed: int = 0   # processes still running when the command ended (all killed)
+    breach: Breach | None = None
+    peak_memory_bytes: int = 0
+    cpu_s: float = 0.0
+    start_s: float | None = None  # spawn until the sandbox was ready to run the command
+    limits_by: str = "watchdog"   # "cgroup" or "watchdog"
+    status_lines: list[str] = field(default_factory=list)  # the status stream's tail (untrusted)
 
 
-def _run_quiet(argv: Sequence[str], timeout: float = 10.0) -> bool:
-    try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=timeout).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+# ------------------------------------------------------------------ isolation available here
 
 
-@functools.lru_cache(maxsize=1)
-def available_isolation() -> Isolation:
-    """The strongest isolation this machine allows (probed once per process)."""
-    if not all(shutil.which(tool) for tool in ("unshare", "setpriv", "mount")):
+def isolation() -> bw.Isolation:
+    """Whether runs can be isolated on this machine (probed once per process)."""
+    return bw.probe()
+
+
+def require_isolation(allow_unsafe: bool) -> Mode:
+    """"bwrap" when available; "none" only when the caller accepts running without isolation."""
+    found = isolation()
+    if found.available:
+        return "bwrap"
+    if allow_unsafe:
         return "none"
-    base = ["unshare", "--pid", "--fork", "--kill-child", "--net", "--mount", "--propagation", "private",
-            "--mount-proc"]
-    if os.geteuid() == 0 and _run_quiet([*base, "true"]):
-        return "root"
-    if _run_quiet(["unshare", "--user", "--map-root-user", *base[1:], "true"]):
-        return "user"
-    return "none"
+    raise SandboxUnavailableError(
+        f"Refusing to run an untrusted pickle: the sandbox cannot isolate it on this machine because {found.reason}. "
+        "Fix that, or validate with backend='docker' (Numerai's own image, once a Docker engine runs), or pass "
+        "allowUnsafe=true to run it WITHOUT isolation (only for a pickle you built yourself)."
+    )
 
 
-def _traversable_by_others(path: Path) -> bool:
-    """True when every ancestor directory of `path` lets 'others' (uid 65534) through."""
-    for parent in [*reversed(path.parents)]:
-        try:
-            if not parent.stat().st_mode & 0o001:
-                return False
-        except OSError:
-            return False
-    return True
+def not_enforced(mode: Mode) -> list[str]:
+    if mode == "bwrap":
+        return []
+    return ["isolation (no namespaces: the pickle can read and change your files and reach the network)",
+            "a private /tmp and home", "a PID namespace (detached children are killed by token scan instead)"]
 
 
-def _topmost_closed_ancestor(path: Path) -> Path | None:
-    for parent in [*reversed(path.parents)]:
-        try:
-            if not parent.stat().st_mode & 0o001:
-                return parent
-        except OSError:
-            return parent
-    return None
-
-
-def _under(path: Path, roots: Iterable[str]) -> bool:
-    return any(path == Path(r) or Path(r) in path.parents for r in roots)
+# ------------------------------------------------------------------ workspace
 
 
 def _remove_orphaned_workspaces() -> None:
     """Delete workspaces whose owning process died without cleaning up (e.g. killed by SIGKILL)."""
     for path in Path(tempfile.gettempdir()).glob(WORKSPACE_PREFIX + "*"):
         try:
-            owner = int((path / "logs" / "owner").read_text())
+            owner = int((path / "private" / "owner").read_text())
         except (OSError, ValueError):
             continue
         try:
@@ -134,34 +193,24 @@ def _remove_orphaned_workspaces() -> None:
 
 
 class Workspace:
-    """A private directory for one run: inputs (read-only), outputs and a home/temp dir.
+    """A private host directory for one run: inputs (bound read-only into the sandbox) and our own files."""
 
-    Inside a namespace sandbox it is mounted on /tmp, so `inner()` gives the path the
-    sandboxed process sees.
-    """
-
-    def __init__(self, isolation: Isolation, *, drop_privileges: bool) -> None:
-        self.isolation = isolation
+    def __init__(self) -> None:
         _remove_orphaned_workspaces()
         self.root = Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX))
-        self.root.chmod(0o755)
-        self.drop_privileges = drop_privileges
-        for name in ("in", "out", "home", "stage"):
-            (self.root / name).mkdir()
-        (self.root / "logs").mkdir(mode=0o700)
-        (self.root / "logs" / "owner").write_text(str(os.getpid()))
-        if drop_privileges:
-            for name in ("out", "home"):
-                os.chown(self.root / name, NOBODY, NOBODY)
-                (self.root / name).chmod(0o700)
+        for name in ("in", "private"):
+            (self.root / name).mkdir(mode=0o755 if name == "in" else 0o700)
+        (self.root / "private" / "owner").write_text(str(os.getpid()))
+        self.etc = bw.write_etc(self.root / "etc")
+        self.mode: Mode = "bwrap"
 
     def inner(self, path: Path) -> str:
-        """How the sandboxed process sees a path inside this workspace."""
-        relative = Path(path).relative_to(self.root)
-        return str(Path("/tmp") / relative) if self.isolation != "none" else str(path)
+        """How the sandboxed process sees an input file."""
+        relative = Path(path).relative_to(self.root / "in")
+        return str(Path(bw.INPUT_DIR) / relative) if self.mode == "bwrap" else str(path)
 
     def add_input(self, source: Path, name: str) -> Path:
-        """Copy a file in, read-only for the sandboxed user."""
+        """Copy a file in, read-only."""
         target = self.root / "in" / name
         shutil.copyfile(source, target)
         target.chmod(0o444)
@@ -174,108 +223,361 @@ class Workspace:
         return target
 
     @property
-    def out(self) -> Path:
-        return self.root / "out"
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
+    def private(self) -> Path:
+        """Files only the parent sees (spooled outputs)."""
+        return self.root / "private"
 
     def cleanup(self) -> None:
-        """Remove the workspace (the namespace's mounts died with it: this is a plain tree)."""
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _setup_script(ws: Workspace, expose: Sequence[Path], drop: bool) -> str:
-    """Shell run as (namespace) root before exec'ing the target: mounts, then privilege drop."""
-    q = shlex.quote
-    lines = ["set -e"]
-    hidden: list[tuple[Path, Path]] = []
-    closed: list[Path] = []
-    for index, path in enumerate(dict.fromkeys(Path(p) for p in expose)):
-        needs = _under(path, COVERED_TEMP_DIRS) or (drop and not _traversable_by_others(path))
-        if not needs:
-            continue
-        stage = ws.root / "stage" / str(index)
-        stage.mkdir()
-        hidden.append((path, stage))
-        lines.append(f"mount --bind {q(str(path))} {q(str(stage))}")
-        ancestor = _topmost_closed_ancestor(path) if drop else None
-        if ancestor is not None and not _under(ancestor, COVERED_TEMP_DIRS) and ancestor not in closed:
-            closed.append(ancestor)
-    lines.append(f"mount --rbind {q(str(ws.root))} /tmp")
-    lines += [f"mount -t tmpfs -o mode=1777,size=64m,nosuid,nodev tmpfs {d}" for d in COVERED_TEMP_DIRS[1:]
-              if os.path.isdir(d)]
-    lines += [f"mount -t tmpfs -o mode=0755,size=1m tmpfs {q(str(d))}" for d in closed]
-    for path, stage in hidden:
-        inner_stage = q(ws.inner(stage))
-        lines += [f"mkdir -p {q(str(path))}", f"mount --bind {inner_stage} {q(str(path))}",
-                  f"mount -o remount,bind,ro {q(str(path))} 2>/dev/null || true"]
-    lines += [f"umount -l {q(ws.inner(stage))} 2>/dev/null || true" for _, stage in hidden]
-    lines.append(f"cd {q(ws.inner(ws.home))}")
-    pid1 = q(_pid1_script(ws.inner(ws.out / LEFTOVER_FILE)))
-    if drop:
-        lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --no-new-privs -- "
-                     f'/bin/sh -c {pid1} "$@"')
-    else:
-        lines.append(f'exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all -- /bin/sh -c {pid1} "$@"')
-    return "\n".join(lines)
+# ------------------------------------------------------------------ command line
 
 
-def _pid1_script(leftover_path: str) -> str:
-    """PID 1 of the namespace: run the target, then count what it left running (they die with us)."""
-    return (
-        '"$0" "$@"; rc=$?; n=0\n'
-        'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] && continue; s=\n'
-        '  while read -r k v r; do [ "$k" = State: ] && s=$v && break; done < "$d/status" 2>/dev/null\n'
-        '  [ -n "$s" ] && [ "$s" != Z ] && n=$((n+1))\n'
-        'done\n'
-        f'echo $n > {shlex.quote(leftover_path)} 2>/dev/null\n'
-        'exit $rc'
-    )
-
-
-def _limit_prefix(limits: Limits) -> list[str]:
-    cpu = int(limits.wall_s) + 10
-    prefix = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={cpu}:{cpu + 5}", "--core=0",
-              f"--fsize={limits.file_size_bytes}", f"--nofile={limits.open_files}"]
-    if os.geteuid() == 0:
-        prefix.append(f"--nproc={limits.processes}")  # counts per uid: only meaningful for uid 65534
-    allowed = sorted(os.sched_getaffinity(0))[: max(1, limits.cpus)]
-    prefix += ["--", "taskset", "-c", ",".join(map(str, allowed))]
-    if shutil.which("timeout"):
-        # A backstop that needs no parent: if the server itself dies, the run still ends.
-        prefix += ["timeout", "--signal=KILL", f"{int(limits.wall_s + min(30.0, limits.wall_s)) + 1}s"]
-    return prefix
-
-
-def sandbox_env(ws: Workspace, extra: Mapping[str, str], token: str, cpus: int) -> dict[str, str]:
+def sandbox_env(extra: Mapping[str, str], token: str, cpus: int, mode: Mode, ws: Workspace) -> dict[str, str]:
     """The complete environment of the sandboxed process: an allow-list, nothing inherited."""
-    home = ws.inner(ws.home)
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
-           "MPLBACKEND": "Agg", TOKEN_VAR: token}
+    home = bw.SANDBOX_HOME if mode == "bwrap" else str(ws.private / "home")
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp" if mode == "bwrap" else home,
+           "USER": "sandbox", "LOGNAME": "sandbox", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", TOKEN_VAR: token}
     env.update({name: str(cpus) for name in THREAD_VARS})
     env.update(extra)
     return env
 
 
-def _tail(path: Path, lines: int = 60, max_bytes: int = 65536) -> list[str]:
+def _wrapper(limits: Limits, status_fd: int, mode: Mode) -> str:
+    """sh run inside the sandbox: per-process limits, 'ready', the command, then a count of what it left."""
+    cpu = int(limits.wall_s) + 10
+    rlimits = (f"ulimit -c 0 && ulimit -t {cpu} && ulimit -v {limits.memory_bytes // 1024} && "
+               f"ulimit -f {limits.file_size_bytes // 512} && ulimit -n {limits.open_files}")
+    # isolated runs refuse to start without their limits; an unsafe run (macOS has no RLIMIT_AS) takes what it gets
+    lines = [f"{rlimits} || {{ echo 'numerai-mcp: could not set the sandbox limits' >&2; exit 125; }}"
+             if mode == "bwrap" else f"{{ {rlimits}; }} 2>/dev/null"]
+    if mode == "bwrap":  # RLIMIT_NPROC counts per user namespace: inside, it counts only the sandbox
+        lines.append(f"{{ ulimit -p {limits.processes} || ulimit -u {limits.processes}; }} 2>/dev/null || "
+                     "{ echo 'numerai-mcp: could not cap processes' >&2; exit 125; }")
+    status = f"/dev/fd/{status_fd}"  # dash redirects only fds 0-9 with >&N
+    lines.append(f"printf '{{\"sandbox\": \"ready\"}}\\n' > {status}")
+    lines.append('"$@"; rc=$?')
+    if mode == "bwrap":
+        lines.append('n=0; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] && continue; '
+                     's=; while read -r k v r; do [ "$k" = State: ] && s=$v && break; done < "$d/status" 2>/dev/null; '
+                     '[ -n "$s" ] && [ "$s" != Z ] && n=$((n+1)); done')
+        lines.append(f"printf '{{\"sandbox_leftover\": %d}}\\n' \"$n\" > {status} 2>/dev/null")
+    lines.append("exit $rc")
+    return "\n".join(lines)
+
+
+_cpu_cycle = itertools.count()
+_cpu_lock = threading.Lock()
+
+
+def _choose_cpus(count: int) -> frozenset[int]:
+    """`count` of the CPUs we may use, rotating so concurrent runs do not all share the first."""
+    if not hasattr(os, "sched_getaffinity"):  # macOS (unsafe runs only): no affinity to give
+        return frozenset(range(count))
+    allowed = sorted(os.sched_getaffinity(0))
+    with _cpu_lock:
+        start = next(_cpu_cycle)
+    return frozenset(allowed[(start + i) % len(allowed)] for i in range(min(count, len(allowed))))
+
+
+@contextlib.contextmanager
+def _thread_affinity(cpus: frozenset[int]) -> Iterator[None]:
+    """Pin only the calling thread while it spawns: a child inherits its forking thread's affinity."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
     try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            text = handle.read().decode("utf-8", "replace")
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)
+
+
+# ------------------------------------------------------------------ the run
+
+
+def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, mode: Mode = "bwrap",
+                  binds: Sequence[Path] = (), env: Mapping[str, str] | None = None,
+                  outputs: Mapping[str, TailSink | FileSink] | None = None) -> SandboxResult:
+    """Run `argv` (input paths as `ws.inner` gives them) under `limits`.
+
+    `binds` are host paths the process must read (the runtime, its interpreter); they stay at
+    the same paths inside, read-only. Each entry of `outputs` gets a pipe whose write end's fd
+    number is put in the environment as NUMERAI_MCP_FD_<NAME>; the status stream's is
+    NUMERAI_MCP_FD_STATUS (its tail is `status_lines`). Never raises for what the process does;
+    raises SandboxError when the sandbox itself could not start.
+    """
+    ws.mode = mode
+    token = secrets.token_hex(16)
+    # the head keeps what the runner said before any flood (its snapshots come first)
+    status = TailSink(STATUS_TAIL_BYTES, head=STATUS_HEAD_BYTES)
+    sinks: dict[str, TailSink | FileSink] = {"stdout": TailSink(), "stderr": TailSink(), "status": status,
+                                             **(outputs or {})}
+    with contextlib.ExitStack() as stack:
+        fds = _Fds()
+        stack.callback(fds.close_all)
+        pipes = {name: fds.pipe() for name in sinks}
+        child_fds = {name: write for name, (_, write) in pipes.items() if name not in ("stdout", "stderr")}
+        full_env = sandbox_env(env or {}, token, limits.cpus, mode, ws)
+        full_env.update({f"NUMERAI_MCP_FD_{name.upper()}": str(fd) for name, fd in child_fds.items()})
+        if mode == "none":
+            (ws.private / "home").mkdir(exist_ok=True)
+        command, extra_fds, group = _command(argv, ws, limits, mode, binds, child_fds["status"], fds)
+        cpus = _choose_cpus(limits.cpus)
+        started = time.monotonic()
+        if group is not None:
+            stack.callback(group.remove)  # after the kill below: an emptied cgroup can go
+        with _thread_affinity(cpus):
+            process = subprocess.Popen(command, cwd=ws.root if mode == "bwrap" else ws.private / "home",
+                                       env=full_env, stdin=subprocess.DEVNULL, stdout=pipes["stdout"][1],
+                                       stderr=pipes["stderr"][1], start_new_session=True, close_fds=True,
+                                       pass_fds=[*child_fds.values(), *extra_fds])
+        for _, write in pipes.values():
+            fds.close(write)  # the child has them: EOF comes when the sandbox's last process is gone
+        # the tree includes bwrap's own monitor process, outside the sandbox's process cap
+        watchdog = Watchdog(process.pid, limits.memory_bytes, cpus, limits.processes + 1,
+                            check_cpu=group is None or "cpu" not in group.enforces)
+        try:
+            outcome = _supervise(process, {pipes[name][0]: sinks[name] for name in sinks}, watchdog, limits,
+                                 started, status)
+        finally:
+            _killpg(process.pid)
+            if group is not None:
+                group.kill()
+            _reap(process)
+            for sink in sinks.values():
+                sink.close()
+        breach, timed_out, start_s = outcome
+        if group is not None:
+            if breach is None and group.oom_killed():
+                breach = Breach("memory", f"used more than {limits.memory_bytes / GIB:.0f} GB of memory "
+                                          "(the kernel killed it at the limit)")
+            watchdog.peak_memory_bytes = max(watchdog.peak_memory_bytes, group.peak_bytes() or 0)
+    leftovers = _leftovers(status) if mode == "bwrap" else _kill_leftovers(token, watchdog.seen)
+    wall = time.monotonic() - started
+    returncode = process.returncode if process.returncode is not None else -9
+    if start_s is None and not timed_out and breach is None:
+        # the command never started (bwrap's setup or the limits failed): no verdict on the pickle can follow
+        detail = next((line for line in reversed(_lines(sinks["stderr"])) if line.strip()), "no message")
+        raise SandboxError(f"The sandbox could not start (exit status {returncode}): {detail[:500]}")
+    return SandboxResult(
+        returncode=-1 if (timed_out or breach) else _shell_status(returncode), timed_out=timed_out, wall_s=wall,
+        stdout_tail=_lines(sinks["stdout"]), stderr_tail=_lines(sinks["stderr"]),
+        mode=mode, not_enforced=not_enforced(mode), leftover_killed=leftovers, breach=breach,
+        peak_memory_bytes=watchdog.peak_memory_bytes, cpu_s=watchdog.cpu_s, start_s=start_s,
+        limits_by="cgroup" if group is not None and "memory" in group.enforces else "watchdog",
+        status_lines=status.lines(1000),
+    )
+
+
+def _lines(sink: TailSink | FileSink) -> list[str]:
+    return sink.lines() if isinstance(sink, TailSink) else []
+
+
+class _Fds:
+    """The fds of one run, each closed exactly once (a second close could hit another thread's reused fd)."""
+
+    def __init__(self) -> None:
+        self._open: set[int] = set()
+
+    def pipe(self) -> tuple[int, int]:
+        read, write = os.pipe()
+        self._open |= {read, write}
+        fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) | os.O_NONBLOCK)
+        return read, write
+
+    def holding(self, data: bytes) -> int:
+        """A readable fd holding `data` (bwrap reads the seccomp program from it)."""
+        read, write = self.pipe()
+        os.write(write, data)  # a few hundred bytes: fits in the pipe buffer
+        self.close(write)
+        return read
+
+    def close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            os.close(fd)
+
+    def close_all(self) -> None:
+        for fd in list(self._open):
+            self.close(fd)
+
+
+def _command(argv: Sequence[str], ws: Workspace, limits: Limits, mode: Mode, binds: Sequence[Path],
+             status_fd: int, fds: _Fds) -> tuple[list[str], list[int], cgroups.RunCgroup | None]:
+    """(command line, extra fds it reads, run cgroup or None)."""
+    wrapper = ["/bin/sh", "-c", _wrapper(limits, status_fd, mode), "sandbox", *argv]
+    if mode == "none":
+        return wrapper, [], None
+    found = isolation()
+    if not found.available or found.bwrap is None:
+        raise SandboxUnavailableError(f"The sandbox cannot isolate a run here: {found.reason}.")
+    extra_fds = []
+    program = seccomp.keyring_filter()
+    if program is not None:
+        extra_fds.append(fds.holding(program))
+    command = [*bw.sandbox_args(found.bwrap, binds=binds, inputs=ws.root / "in", etc=ws.etc, tmpfs=limits.tmpfs,
+                                seccomp_fd=extra_fds[0] if extra_fds else None), *wrapper]
+    group = _cgroup(limits)
+    if group is not None:
+        command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group.procs), *command]
+    return command, extra_fds, group
+
+
+_cgroup_parents: dict[str, tuple[Path | None, str]] = {}
+
+
+def cgroup_parents() -> dict[str, tuple[Path | None, str]]:
+    """Where run cgroups go ("v2": all limits; "pids-v1": root's process cap), or (None, why not).
+
+    Decided once per process. NUMERAI_MCP_CGROUPS=off leaves everything to the watchdog.
+    """
+    if os.environ.get("NUMERAI_MCP_CGROUPS", "").lower() in ("0", "off", "no"):
+        return {"v2": (None, "cgroups turned off (NUMERAI_MCP_CGROUPS=off)"), "pids-v1": (None, "turned off")}
+    if not _cgroup_parents:
+        _cgroup_parents["v2"] = cgroups.delegated_parent()
+        _cgroup_parents["pids-v1"] = cgroups.pids_v1_parent() if _cgroup_parents["v2"][0] is None else (None, "")
+    return _cgroup_parents
+
+
+def kernel_caps_processes() -> bool:
+    """True when a fork bomb meets a kernel limit: RLIMIT_NPROC (not for uid 0) or a pids cgroup."""
+    parents = cgroup_parents()
+    return os.geteuid() != 0 or any(parent is not None for parent, _ in parents.values())
+
+
+def _cgroup(limits: Limits) -> cgroups.RunCgroup | None:
+    parents = cgroup_parents()
+    try:
+        if parents["v2"][0] is not None:
+            return cgroups.RunCgroup.create(parents["v2"][0], memory_bytes=limits.memory_bytes, cpus=limits.cpus,
+                                            processes=limits.processes)
+        if parents["pids-v1"][0] is not None:
+            return cgroups.RunCgroup.create_pids_v1(parents["pids-v1"][0], processes=limits.processes)
     except OSError:
-        return []
-    return text.splitlines()[-lines:]
+        return None
+    return None
+
+
+# ------------------------------------------------------------------ supervision
+
+
+def _try_reap(process: subprocess.Popen[bytes]) -> bool:
+    """Reap bwrap if it has exited (without blocking)."""
+    if process.returncode is not None:
+        return True
+    try:
+        pid, status = os.waitpid(process.pid, os.WNOHANG)
+    except ChildProcessError:
+        process.returncode = -9
+        return True
+    if pid == 0:
+        return False
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return True
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """After SIGKILL: bwrap goes at once (its namespace's processes die with it)."""
+    deadline = time.monotonic() + 10.0
+    while not _try_reap(process) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _supervise(process: subprocess.Popen[bytes], readers: Mapping[int, TailSink | FileSink], watchdog: Watchdog,
+               limits: Limits, started: float, status: TailSink) -> tuple[Breach | None, bool, float | None]:
+    """Read every pipe until EOF and sample the tree until the command exits or a limit is hit.
+
+    Returns (breach, timed out, start-up seconds). Every wait has a deadline.
+    """
+    selector = selectors.DefaultSelector()
+    for fd in readers:
+        selector.register(fd, selectors.EVENT_READ)
+    deadline = started + limits.wall_s
+    next_sample = time.monotonic()
+    breach: Breach | None = None
+    timed_out, start_s, drain_until = False, None, None
+    try:
+        while selector.get_map():
+            now = time.monotonic()
+            if drain_until is not None and now >= drain_until:
+                break
+            wake = drain_until if drain_until is not None else min(next_sample, deadline)
+            for key, _ in selector.select(max(0.0, wake - now)):
+                try:
+                    data = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                sink = readers[key.fd]
+                sink.feed(data)
+                if sink is status and start_s is None:
+                    start_s = time.monotonic() - started
+                if sink.overflowed and breach is None and drain_until is None:
+                    breach = Breach("output", f"wrote more than {getattr(sink, 'limit', 0) // 1024**2} MiB of "
+                                              "predictions")
+                    drain_until = _stop(process)
+            if drain_until is not None:
+                continue
+            now = time.monotonic()
+            if _try_reap(process):
+                drain_until = now + DRAIN_DEADLINE_S
+            elif now >= deadline:
+                timed_out = True
+                drain_until = _stop(process)
+            elif now >= next_sample:
+                next_sample = now + SAMPLE_INTERVAL_S
+                breach = watchdog.check()
+                if breach is not None:
+                    drain_until = _stop(process)
+    finally:
+        selector.close()
+    return breach, timed_out, start_s
+
+
+def _stop(process: subprocess.Popen[bytes]) -> float:
+    """Kill the sandbox now; the pipes then close as its processes die. Returns the drain deadline."""
+    _killpg(process.pid)
+    return time.monotonic() + DRAIN_DEADLINE_S
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _shell_status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _leftovers(status: TailSink) -> int:
+    """What the sandbox's wrapper counted still running after the command (then killed with the namespace)."""
+    import json
+
+    for line in reversed(status.lines(200)):
+        if line.startswith('{"sandbox_leftover"'):
+            try:
+                return max(0, min(int(json.loads(line)["sandbox_leftover"]), 1_000_000))
+            except (ValueError, KeyError, TypeError):
+                return 0
+    return 0
 
 
 def processes_with_token(token: str) -> list[int]:
-    """PIDs (in our PID namespace) whose environment carries this sandbox token."""
+    """PIDs whose environment carries this sandbox token (runs without a PID namespace)."""
     needle = f"{TOKEN_VAR}={token}".encode()
-    found = []
+    found: list[int] = []
+    if not os.path.isdir("/proc"):
+        return found
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -288,10 +590,11 @@ def processes_with_token(token: str) -> list[int]:
     return found
 
 
-def _kill_leftovers(token: str) -> int:
+def _kill_leftovers(token: str, seen: set[int]) -> int:
+    """Without a PID namespace: kill what carries our token (or was seen in the tree) and still runs."""
     killed = 0
     for _ in range(20):
-        pids = processes_with_token(token)
+        pids = set(processes_with_token(token))
         if not pids:
             return killed
         for pid in pids:
@@ -302,77 +605,3 @@ def _kill_leftovers(token: str) -> int:
                 pass
         time.sleep(0.05)
     return killed
-
-
-def _counted_by_pid1(ws: Workspace) -> int:
-    try:
-        return int((ws.out / LEFTOVER_FILE).read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def _shell_status(returncode: int) -> int:
-    return 128 - returncode if returncode < 0 else returncode
-
-
-def not_enforced(isolation: Isolation) -> list[str]:
-    if isolation == "root":
-        return []
-    if isolation == "user":
-        return ["unprivileged user (the pickle runs as your own user, inside a user namespace)"]
-    return ["network isolation (no network namespace available)", "private /tmp and hidden home directories",
-            "unprivileged user", "PID namespace (detached children are killed by token scan instead)"]
-
-
-def run_sandboxed(argv: Sequence[str], ws: Workspace, *, limits: Limits, expose: Sequence[Path] = (),
-                  env: Mapping[str, str] | None = None) -> SandboxResult:
-    """Run `argv` (paths as the sandbox sees them) in the workspace under `limits`.
-
-    `expose` lists host paths the process must read (interpreter, venv); they stay at the
-    same paths inside, read-only. Never raises for what the process does.
-    """
-    token = secrets.token_hex(16)
-    isolation = ws.isolation
-    drop = isolation == "root"
-    full_env = sandbox_env(ws, env or {}, token, limits.cpus)
-    command = [*_limit_prefix(limits)]
-    if isolation == "none":
-        command += ["/bin/sh", "-c", '"$0" "$@"; exit $?', *argv]
-        cwd = ws.home
-    else:
-        userns = ["--user", "--map-root-user"] if isolation == "user" else []
-        command += ["unshare", *userns, "--pid", "--fork", "--kill-child", "--net", "--mount", "--ipc", "--uts",
-                    "--propagation", "private", "--mount-proc", "--", "/bin/sh", "-c",
-                    _setup_script(ws, expose, drop), "sandbox", *argv]
-        cwd = ws.root
-    stdout_path, stderr_path = ws.root / "logs" / "stdout", ws.root / "logs" / "stderr"
-    started = time.perf_counter()
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=err, start_new_session=True, close_fds=True)
-        timed_out = False
-        try:
-            returncode = process.wait(timeout=limits.wall_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _killpg(process.pid)
-            returncode = process.wait()
-        finally:
-            if process.returncode is None:  # interrupted (e.g. KeyboardInterrupt): leave nothing behind
-                _killpg(process.pid)
-                process.wait()
-    wall = time.perf_counter() - started
-    _killpg(process.pid)
-    leftovers = _kill_leftovers(token) + _counted_by_pid1(ws)
-    return SandboxResult(
-        returncode=-1 if timed_out else _shell_status(returncode), timed_out=timed_out, wall_s=wall,
-        stdout_tail=_tail(stdout_path), stderr_tail=_tail(stderr_path), isolation=isolation,
-        not_enforced=not_enforced(isolation), leftover_killed=leftovers,
-    )
-
-
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -10,7 +10,6 @@ sha256. A bad pickle never raises: it is a failed verdict. Bad arguments raise V
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Sequence
@@ -19,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from numerai_mcp.api.blocking import live_image_rows_or_none
-from numerai_mcp.harness.outcome import RunContext, crash_checks, runner_checks
+from numerai_mcp.harness.outcome import RunContext, local_checks
+from numerai_mcp.harness.runner_report import RunnerReport, parse_status
 from numerai_mcp.harness.verdict import Check, Verdict, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from numerai_mcp.harness.catalogue import Runtime
     from numerai_mcp.harness.livedata import LiveData
     from numerai_mcp.harness.runtime import LocalRuntime
-    from numerai_mcp.harness.sandbox import Limits
+    from numerai_mcp.harness.sandbox import Limits, Mode, SandboxResult
 
 Backend = Literal["auto", "local", "docker"]
 NUMERAI_MEMORY_BYTES = 4 * 1024**3
@@ -176,63 +176,79 @@ def _live_data(runtime: LocalRuntime | None, cache_dir: Path, live: Path | None,
 # ------------------------------------------------------------------ local run
 
 
-def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits, target: Runtime,
-               ctx: RunContext, clock: _Clock) -> tuple[list[Check], dict[str, Any] | None, list[str], str | None]:
-    """(checks, runner result, log tail, error kind) of one sandboxed run."""
-    from numerai_mcp.harness import sandbox
+@dataclass
+class LocalRun:
+    checks: list[Check]
+    report: RunnerReport
+    log_tail: list[str]
+    kind: str | None
+    peak_memory_mb: float | None
+    rows: int | None
 
-    isolation = sandbox.available_isolation()
-    ws = sandbox.Workspace(isolation, drop_privileges=isolation == "root")
+
+def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits, target: Runtime,
+               ctx: RunContext, clock: _Clock, mode: Mode, cache_dir: Path) -> LocalRun:
+    """One sandboxed run, judged from what the sandbox's parent saw and the predictions it returned."""
+    from numerai_mcp.harness import sandbox
+    from numerai_mcp.harness.live_index import live_ids
+    from numerai_mcp.harness.predictions import MAX_PREDICTION_BYTES, UnreadablePredictions, read_summary
+
+    live, why_no_ids = live_ids(data.live, runtime.python, {"PATH": "/usr/bin:/bin", **runtime.env}, cache_dir)
+    ws = sandbox.Workspace()
     try:
         model = ws.add_input(path, "model.pkl")
-        live = ws.add_input(data.live, "live.parquet")
+        live_file = ws.add_input(data.live, "live.parquet")
         bench = ws.add_input(data.benchmarks, "live_benchmark_models.parquet")
         runner = ws.add_input(RUNNER, "runner.py")
-        result_path = ws.out / "result.json"
-        argv = [str(runtime.python), "-I", ws.inner(runner), "--model", ws.inner(model), "--dataset", ws.inner(live),
-                "--benchmarks", ws.inner(bench), "--output_dir", ws.inner(ws.out), "--result", ws.inner(result_path),
-                "--git-ref", target.tag, "--spawned-at", repr(time.time())]
+        ws.mode = mode
+        spool = sandbox.FileSink(ws.private / "predictions.csv", MAX_PREDICTION_BYTES)
+        argv = [str(runtime.python), "-I", ws.inner(runner), "--model", ws.inner(model), "--dataset",
+                ws.inner(live_file), "--benchmarks", ws.inner(bench), "--git-ref", target.tag,
+                "--spawned-at", repr(time.time())]
         interpreter_home = Path(runtime.python).resolve().parent.parent
-        outcome = sandbox.run_sandboxed(argv, ws, limits=limits, expose=[runtime.root, interpreter_home],
-                                        env=runtime.env)
-        result = _read_result(result_path)
+        outcome = sandbox.run_sandboxed(argv, ws, limits=limits, mode=mode, binds=[runtime.root, interpreter_home],
+                                        env=runtime.env, outputs={"predictions": spool})
+        report = parse_status(outcome.status_lines)
+        summary, unreadable = None, None
+        if spool.total and outcome.breach is None and not outcome.timed_out:
+            try:
+                summary = read_summary(spool.path, live)
+            except UnreadablePredictions as exc:
+                unreadable = str(exc)
     finally:
         ws.cleanup()
+    checks, kind = local_checks(report, outcome, summary, unreadable, ctx)
     log_tail = _log_tail(outcome.stderr_tail)
-    if result is not None and result.get("checks") and not outcome.timed_out and outcome.returncode in (0, 1):
-        checks, kind = runner_checks(result, ctx)
-    else:
-        checks, kind = crash_checks(result, outcome.returncode, outcome.timed_out, ctx, outcome.stderr_tail)
-        if outcome.timed_out:
-            log_tail.append(f"ERROR:numerai-mcp:stopped after {limits.wall_s:.0f} s (wall-clock limit)")
-        elif outcome.returncode not in (0, 1):
-            log_tail.append(f"ERROR:numerai-mcp:the runner exited with status {outcome.returncode}")
-    checks += _sandbox_checks(outcome, result, limits)
-    for key, value in ((result or {}).get("timings") or {}).items():
+    if outcome.breach is not None:
+        log_tail.append(f"ERROR:numerai-mcp:stopped: it {outcome.breach.message}")
+    elif outcome.timed_out:
+        log_tail.append(f"ERROR:numerai-mcp:stopped after {limits.wall_s:.0f} s (wall-clock limit)")
+    elif outcome.returncode not in (0, 1):
+        log_tail.append(f"ERROR:numerai-mcp:the runner exited with status {outcome.returncode}")
+    checks += _sandbox_checks(outcome, report, limits, why_no_ids if live is None else None)
+    for key, value in report.timings.items():
         clock.timings[key] = value
+    if outcome.start_s is not None:
+        clock.timings["sandbox_start"] = round(outcome.start_s, 4)
+        if "start" in clock.timings:  # the runner's start counts from the spawn: keep only the interpreter's part
+            clock.timings["start"] = round(max(0.0, clock.timings["start"] - outcome.start_s), 4)
     clock.timings["sandbox"] = round(outcome.wall_s, 4)
-    return checks, result, log_tail, kind
+    peak = round(outcome.peak_memory_bytes / 1024**2, 1) if outcome.peak_memory_bytes else None
+    rows = len(live.ids) if live is not None else (summary.rows if summary is not None else None)
+    return LocalRun(checks, report, log_tail, kind, peak, rows)
 
 
-def _pinned_but_missing(kind: str | None, result: dict[str, Any] | None, target: Runtime,
-                        runtime: LocalRuntime) -> str | None:
+def _pinned_but_missing(run: LocalRun, target: Runtime, runtime: LocalRuntime) -> str | None:
     """The pinned distribution to add when the run failed only because the local venv lacks it."""
-    if kind != "module_not_found":
+    if run.kind != "module_not_found":
         return None
     from numerai_mcp.harness.catalogue import distribution_for_module
 
-    module = ((result or {}).get("exception") or {}).get("missing_module") or ""
+    module = (run.report.exception or {}).get("missing_module") or ""
     distribution = distribution_for_module(module) if module else None
     if distribution is None or target.pin(distribution) is None or runtime.has(distribution):
         return None
     return distribution
-
-
-def _read_result(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _log_tail(lines: Sequence[str]) -> list[str]:
@@ -241,30 +257,38 @@ def _log_tail(lines: Sequence[str]) -> list[str]:
     return [redact(line)[:2000] for line in lines[-LOG_TAIL_LINES:]]
 
 
-def _sandbox_checks(outcome: Any, result: dict[str, Any] | None, limits: Limits) -> list[Check]:
+def _sandbox_checks(outcome: SandboxResult, report: RunnerReport, limits: Limits,
+                    no_ids: str | None) -> list[Check]:
     checks = []
+    cpus = "1 CPU" if limits.cpus == 1 else f"{limits.cpus} CPUs"
     if outcome.not_enforced:
         checks.append(Check(name="sandbox: isolation", status="warn",
-                            message="Ran with limits but without: " + "; ".join(outcome.not_enforced) + ".",
-                            fix="Run as root or enable unprivileged user namespaces for full isolation."))
+                            message="Ran WITHOUT isolation (allowUnsafe): " + "; ".join(outcome.not_enforced) + ".",
+                            fix="Install bubblewrap or enable user namespaces (see the refusal's reason) so pickles "
+                                "run isolated."))
     else:
+        by = "a cgroup" if outcome.limits_by == "cgroup" else "a watchdog over all its processes"
         checks.append(Check(name="sandbox: isolation", status="pass",
-                            message=f"Ran as an unprivileged user with no network, a private /tmp, a PID namespace, "
-                                    f"{limits.cpus} CPU and {limits.memory_bytes / 1024**3:.1f} GiB address space."))
+                            message=f"Ran isolated (bubblewrap): no network, nothing of this machine visible but the "
+                                    f"read-only runtime, {cpus} and {limits.memory_bytes / 1024**3:.1f} GiB for all "
+                                    f"its processes ({by})."))
     if outcome.leftover_killed:
         checks.append(Check(name="sandbox: leftover processes", status="warn",
                             message=f"predict left {outcome.leftover_killed} process(es) running; they were killed.",
                             fix="Don't start background processes in predict: Numerai kills them."))
-    predict_s = ((result or {}).get("timings") or {}).get("predict")
+    if no_ids:
+        checks.append(Check(name="live ids", status="warn", message=f"The index could not be checked: {no_ids}."))
+    predict_s = report.timings.get("predict")
     if predict_s is not None and predict_s > 0.5 * limits.wall_s:
         checks.append(Check(name="time budget", status="warn",
                             message=f"predict took {predict_s:.0f} s, over half of the {limits.wall_s:.0f} s limit.",
                             fix="Speed predict up: Numerai's CPU may be slower than this machine."))
-    peak = (result or {}).get("peak_memory_mb")
-    if peak is not None and peak * 1024**2 > 0.75 * limits.memory_bytes:
+    peak = outcome.peak_memory_bytes
+    if outcome.breach is None and peak > 0.75 * limits.memory_bytes:
         checks.append(Check(name="memory budget", status="warn",
-                            message=f"peak memory {peak:.0f} MB is close to the {limits.memory_bytes / 1024**2:.0f} "
-                                    "MB limit.", fix="Reduce memory use in predict (batches, float32)."))
+                            message=f"peak memory {peak / 1024**2:.0f} MB is close to the "
+                                    f"{limits.memory_bytes / 1024**2:.0f} MB limit.",
+                            fix="Reduce memory use in predict (batches, float32)."))
     return checks
 
 
@@ -329,8 +353,8 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     checks = _scan_checks(report, target_findings, allow_unsafe, unavailable, ctx)
     feature_names = list(features) if features else list(report.features if report is not None else [])
 
-    def finish(passed: bool, data_source: str, backend_used: str, *, result: dict[str, Any] | None = None,
-               log_tail: list[str] | None = None) -> Verdict:
+    def finish(passed: bool, data_source: str, backend_used: str, *, peak_memory_mb: float | None = None,
+               rows: int | None = None, log_tail: list[str] | None = None) -> Verdict:
         clock.timings["total"] = round(time.perf_counter() - started, 4)
         checks[:] = [c.model_copy(update={"message": redact(c.message)}) for c in checks]
         fixes = collect_fixes(checks)
@@ -342,7 +366,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
             size=path.stat().st_size, python_version_detected=detected, python_version_used=target.python,
             backend=backend_used, runtime=runtime_label, pins_source=target.pins_source,
             live_data_source=data_source, checks=checks, fixes=fixes, timings=clock.timings,
-            peak_memory_mb=(result or {}).get("peak_memory_mb"), rows=(result or {}).get("rows"),
+            peak_memory_mb=peak_memory_mb, rows=rows,
             log_tail=log_tail or [],
         )
         verdict_store.remember(verdict, cache_dir)
@@ -368,8 +392,11 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
                                            progress=lambda message: report_progress(2, 5, message))
         checks += run.checks
         passed = not any(c.status == "fail" for c in checks)
-        return finish(passed, run.live_data_source, "docker", result=run.result, log_tail=run.log_tail)
+        return finish(passed, run.live_data_source, "docker", rows=run.result.get("rows"), log_tail=run.log_tail)
 
+    from numerai_mcp.harness.sandbox import require_isolation
+
+    mode = require_isolation(allow_unsafe)  # refuses, saying why, before anything is provisioned
     report_progress(1, 5, f"provisioning the Python {target.python} runtime ({', '.join(packages) or 'base'})")
     runtime = ensure_runtime(target.python, packages, cache_dir=cache_dir, progress=_sub_progress(report_progress, 1))
     mark = clock.add("provision", mark)
@@ -384,8 +411,8 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         mark = clock.add("live_data", mark)
         report_progress(3, 5, f"running predict in the sandbox on {data.source.split(';')[0]}")
         for _attempt in range(3):
-            run_checks, result, log_tail, kind = _run_local(path, runtime, data, limits, target, ctx, clock)
-            extra = _pinned_but_missing(kind, result, target, runtime)
+            local = _run_local(path, runtime, data, limits, target, ctx, clock, mode, cache_dir)
+            extra = _pinned_but_missing(local, target, runtime)
             if extra is None:
                 break
             # The scan missed a pinned package the pickle imports: Numerai's image has it, so add it and rerun.
@@ -394,9 +421,10 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         clock.add("run", mark)
     finally:
         shutil.rmtree(scratch_dir, ignore_errors=True)
-    checks += run_checks
+    checks += local.checks
     passed = not any(c.status == "fail" for c in checks)
-    return finish(passed, data.source, "local", result=result, log_tail=log_tail)
+    return finish(passed, data.source, "local", peak_memory_mb=local.peak_memory_mb, rows=local.rows,
+                  log_tail=local.log_tail)
 
 
 def _sub_progress(progress: ProgressFn, step: int) -> ProgressFn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,29 @@ def test_bad_arguments_exit_2(tmp_path: Path, fixture_pickle: Path) -> None:
     backend = cli(str(fixture_pickle), "--backend", "podman", cache=tmp_path)
     assert backend.returncode == 2 and "invalid choice" in backend.stderr
     assert not (tmp_path / "verdicts").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux unshare")
+def test_refuses_clearly_where_namespaces_are_disabled(fixture_pickle: Path, test_cache_dir: Path) -> None:
+    """A real refusal: inside a user namespace whose user.max_user_namespaces is 0, bwrap cannot make its own.
+    Without allowUnsafe nothing runs and the reason and the ways out are said; with it, the run is unisolated
+    and the verdict says so."""
+    disable = 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"'
+    prefix = ["unshare", "--user", "--map-root-user", "sh", "-c", disable, "sh"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMERAI")}
+    env.update(NUMERAI_MCP_CACHE_DIR=str(test_cache_dir), NUMERAI_API_URL="http://127.0.0.1:9")
+    base = [*prefix, sys.executable, "-m", "numerai_mcp", "validate", str(fixture_pickle), "--backend", "local"]
+    refused = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    if "Operation not permitted" in refused.stderr and "unshare" in refused.stderr:
+        pytest.skip("this machine does not allow the user namespace the simulation needs")
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    assert "Refusing to run an untrusted pickle" in refused.stderr
+    assert "user.max_user_namespaces=0" in refused.stderr
+    assert "backend='docker'" in refused.stderr and "allowUnsafe=true" in refused.stderr
+    assert "provisioning" not in refused.stderr  # refused before anything was prepared
+    unsafe = subprocess.run([*base, "--allow-unsafe", "--json"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=600)
+    verdict = json.loads(unsafe.stdout)
+    isolation = next(c for c in verdict["checks"] if c["name"] == "sandbox: isolation")
+    assert verdict["passed"] and isolation["status"] == "warn" and "WITHOUT isolation" in isolation["message"]

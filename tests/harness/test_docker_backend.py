@@ -126,3 +126,29 @@ def test_classify_log_matches_numerai_predict_wording() -> None:
 def test_demultiplex_splits_frames() -> None:
     raw = bytes([1, 0, 0, 0, 0, 0, 0, 3]) + b"out" + bytes([2, 0, 0, 0, 0, 0, 0, 3]) + b"err"
     assert list(demultiplex(raw)) == [(1, b"out"), (2, b"err")]
+
+
+def test_docker_is_the_way_out_where_the_sandbox_cannot_isolate(engine: FakeEngine, fixture_pickle: Path,
+                                                                test_cache_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from numerai_mcp.harness.sandbox import SandboxUnavailableError
+
+    monkeypatch.setenv("NUMERAI_MCP_BWRAP", "none")  # as on a machine where bubblewrap cannot run
+    with pytest.raises(SandboxUnavailableError, match=r"isolation is turned off.*backend='docker'"):
+        validate_pickle(fixture_pickle, backend="local", cache_dir=test_cache_dir)
+    engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"],
+                               csv="id,prediction\nn1,0.2\nn2,0.8\n")
+    verdict = validate_pickle(fixture_pickle, cache_dir=test_cache_dir)  # auto: an answering engine is used
+    assert verdict.passed and verdict.backend == "docker"
+
+
+def test_a_container_that_exits_0_without_predictions_fails(engine: FakeEngine, fixture_pickle: Path,
+                                                           test_cache_dir: Path) -> None:
+    """The container's log is the pickle's to forge: only the predictions file it wrote can make it pass."""
+    engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"])
+    verdict = run(fixture_pickle, test_cache_dir)
+    failed = verdict.check("numerai: run predict")
+    assert not verdict.passed and failed is not None and "returned no predictions" in failed.message
+    engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"],
+                               csv="id,prediction\nn1,0.2\nn2,7\n")
+    assert "between 0 and 1" in run(fixture_pickle, test_cache_dir).check("numerai: range").message
