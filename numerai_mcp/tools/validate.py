@@ -77,7 +77,7 @@ async def validate_pickle_tool(
     benchmarkData: Annotated[str | None, Field(description="Optional live_benchmark_models.parquet for 2-argument predicts.")] = None,
     backend: Annotated[Literal["auto", "local", "docker"], Field(description="'auto' uses Docker when an engine answers, else a local pinned runtime.")] = "auto",
     timeoutSeconds: Annotated[int | None, Field(description="Wall-clock limit; Numerai's is 600.", ge=5, le=600)] = None,
-    allowUnsafe: Annotated[bool, Field(description="Run even if the scan finds dangerous code (still sandboxed). Only for files you trust.")] = False,
+    allowUnsafe: Annotated[bool, Field(description="Only for files you trust: run even if the scan finds dangerous code (still sandboxed), and run without isolation on a machine where the sandbox cannot isolate (the refusal says why; Docker is the safe way out there).")] = False,
 ) -> VerdictView:
     settings = server_state(ctx).settings
     path = check_input_file(localPath, settings)
