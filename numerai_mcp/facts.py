@@ -17,6 +17,7 @@ from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.datasets import LIVE_TIMEOUT_S, current_live_files
 from numerai_mcp.api.errors import NumeraiError
 from numerai_mcp.config import Settings
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.harness.livedata import LiveData
 from numerai_mcp.redact import redact
@@ -47,7 +48,7 @@ async def gather_facts(settings: Settings, *, images: bool, live: bool) -> Numer
             async with NumeraiClient(_quick(settings), use_settings_credentials=False) as client:  # no key needed
                 files = await current_live_files(client, settings.cache_dir)
             data, why = LiveData(files.live, files.benchmarks, files.source), ""
-        except Exception as exc:  # any failure falls back to synthetic data; the verdict says why
+        except (NumeraiMcpError, OSError) as exc:  # falls back to synthetic data; the verdict says why
             why = redact(f"{type(exc).__name__}: {exc}")[:300]
     return NumeraiFacts(images=rows, live=data, live_unavailable=why)
 

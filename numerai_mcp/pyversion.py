@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from numerai_mcp.errors import InvalidInputError
+
 NUMERAI_PYTHONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
 
 _FORMS = (
@@ -22,7 +24,7 @@ def parse_python_version(text: str) -> str:
     """The minor version `text` names, e.g. "3.12"; ValueError with the accepted spellings otherwise."""
     found = find_python_version(text)
     if found is None:
-        raise ValueError(
+        raise InvalidInputError(
             f"{text!r} is not a Python version. Write it as '3.12', 'Python 3.12' or 'numerai_predict_py_3_12' "
             f"(Numerai runs {', '.join(NUMERAI_PYTHONS)})."
         )

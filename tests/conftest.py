@@ -58,6 +58,18 @@ def test_cache_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def private_cache(tmp_path: Path, test_cache_dir: Path) -> Path:
+    """A cache dir of this test's own (verdicts, live data, upload memory) that shares the session's provisioned
+    runtimes: for tests whose verdicts are scripted (a fake Docker engine) and must not be remembered for the
+    real file by the session's verdict store, where a later upload gate would trust them."""
+    cache = tmp_path / "private-cache"
+    cache.mkdir()
+    (test_cache_dir / "runtimes").mkdir(exist_ok=True)
+    (cache / "runtimes").symlink_to(test_cache_dir / "runtimes", target_is_directory=True)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def fixture_pickle() -> Path:
     """Numerai's own feature_neutralization.pkl (Python 3.12, 1 argument). Never modify it."""

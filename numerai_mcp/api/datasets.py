@@ -20,7 +20,7 @@ import httpx
 
 from numerai_mcp.api import operations
 from numerai_mcp.api.client import NumeraiClient
-from numerai_mcp.api.errors import ApiServerError, GraphQLError
+from numerai_mcp.api.errors import ApiServerError, GraphQLError, NumeraiError
 
 FALLBACK_DATA_VERSION = "v5.2"  # what numerai-predict reads when nothing says otherwise
 MAX_FEATURES_JSON_BYTES = 32 * 1024**2
@@ -160,7 +160,7 @@ async def current_live_files(client: NumeraiClient, cache_dir: Path, *, data_ver
         for name, target in zip(names, targets, strict=True):
             await download_dataset(client, name, target, max_bytes=max_bytes, round_number=round_number,
                                    timeout_s=max(client.settings.request_timeout, 60.0))
-    except Exception:
+    except (NumeraiError, OSError):
         _remember_unreachable(cache_dir, client.url)
         raise
     return LiveFiles(targets[0], targets[1], label + ", downloaded)")

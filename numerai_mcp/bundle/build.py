@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from numerai_mcp.bundle.fileformat import BundleError, read_manifest
+from numerai_mcp.errors import InvalidInputError, SetupError
 from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.verdict import Verdict
 from numerai_mcp.harness.verdict_store import file_sha256
@@ -40,7 +41,7 @@ _SOURCES = {"fileformat": _HERE / "fileformat.py", "template": _HERE / "template
 _SCRIPT = _HERE / "build_script.py"
 
 
-class BuildError(RuntimeError):
+class BuildError(SetupError):
     """Building failed for a reason other than the bundle itself; the message says what to do."""
 
 
@@ -129,17 +130,17 @@ def _check_paths(bundle_path: Path, output_path: Path, roots: Sequence[Path] | N
     if not bundle.is_file():
         raise BundleError(f"bundle not found: {bundle}. Export one first: numerai_mcp.bundle.export(model, features, path).")
     if output.suffix != ".pkl":
-        raise ValueError(f"output path must end in .pkl (Numerai's upload expects a .pkl), got {output.name!r}.")
+        raise InvalidInputError(f"output path must end in .pkl (Numerai's upload expects a .pkl), got {output.name!r}.")
     if output.is_dir():
-        raise ValueError(f"output path {output} is a directory; give a file name ending in .pkl.")
+        raise InvalidInputError(f"output path {output} is a directory; give a file name ending in .pkl.")
     if not output.parent.is_dir():
-        raise ValueError(f"cannot write {output}: the directory {output.parent} does not exist.")
+        raise InvalidInputError(f"cannot write {output}: the directory {output.parent} does not exist.")
     if output == bundle:
-        raise ValueError("output path is the bundle itself; choose another file name.")
+        raise InvalidInputError("output path is the bundle itself; choose another file name.")
     if roots:
         for what, path in (("bundle", bundle), ("output", output)):
             if not any(path.is_relative_to(root) for root in roots):
-                raise ValueError(f"the {what} path {path} lies outside the allowed roots ({', '.join(map(str, roots))}).")
+                raise InvalidInputError(f"the {what} path {path} lies outside the allowed roots ({', '.join(map(str, roots))}).")
     return bundle, output
 
 

@@ -39,6 +39,7 @@ def main(argv: list[str]) -> int:
     from numerai_mcp.bundle.build import BuildError, build_pickle
     from numerai_mcp.bundle.fileformat import BundleError
     from numerai_mcp.config import Settings
+    from numerai_mcp.errors import InvalidInputError, NumeraiMcpError
     from numerai_mcp.facts import gather_facts_blocking
 
     try:
@@ -56,9 +57,12 @@ def main(argv: list[str]) -> int:
     except BuildError as exc:
         print(f"numerai-mcp build: {redact(exc)}", file=sys.stderr)
         return 1
-    except (ValueError, RuntimeError) as exc:  # unknown version, bad paths, no interpreter, uv failures
+    except InvalidInputError as exc:  # unknown version, bad paths: nothing was done
         print(f"numerai-mcp build: {redact(exc)}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        return 2
+    except NumeraiMcpError as exc:  # no interpreter, uv failures
+        print(f"numerai-mcp build: {redact(exc)}", file=sys.stderr)
+        return 1
     if args.json:
         print(redact(result.model_dump_json(indent=2)))
     else:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from numerai_mcp.errors import InvalidInputError, NumeraiMcpError, SetupError
 from numerai_mcp.harness.catalogue import (
     KEY_DISTRIBUTIONS,
     SUPPORTED_PYTHONS,
@@ -41,7 +42,7 @@ PINS_BASE_URL_ENV = "NUMERAI_MCP_PINS_BASE_URL"
 MAX_REQUIREMENTS_BYTES = 1 << 20  # a requirements.txt is a few KB; refuse anything absurd
 
 
-class UsageError(ValueError):
+class UsageError(InvalidInputError):
     """Bad command-line input: reported with exit status 2."""
 
 
@@ -112,28 +113,32 @@ def pin_changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[li
     return changes, others
 
 
+class PinFetchError(SetupError):
+    """A pin list could not be downloaded or read; the message names the URL and the reason."""
+
+
 def fetch_requirements(url: str, *, timeout: float) -> dict[str, str]:
-    """Download and strictly parse one requirements.txt; ValueError with a clear reason otherwise."""
+    """Download and strictly parse one requirements.txt; PinFetchError (or PinListError) with the reason otherwise."""
     import httpx
 
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client, client.stream("GET", url) as response:
             if response.status_code == 404:
-                raise ValueError(f"{url} does not exist (HTTP 404): check that the tag is a numerai-predict commit "
+                raise PinFetchError(f"{url} does not exist (HTTP 404): check that the tag is a numerai-predict commit "
                                  "with that Python's folder")
             if response.status_code != 200:
-                raise ValueError(f"{url} answered HTTP {response.status_code}")
+                raise PinFetchError(f"{url} answered HTTP {response.status_code}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_REQUIREMENTS_BYTES:
-                    raise ValueError(f"{url} is larger than {MAX_REQUIREMENTS_BYTES} bytes: not a requirements.txt")
+                    raise PinFetchError(f"{url} is larger than {MAX_REQUIREMENTS_BYTES} bytes: not a requirements.txt")
     except httpx.HTTPError as exc:
-        raise ValueError(f"could not fetch {url}: {type(exc).__name__}: {exc or 'no answer'}") from None
+        raise PinFetchError(f"could not fetch {url}: {type(exc).__name__}: {exc or 'no answer'}") from None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{url} is not UTF-8 text") from None
+        raise PinFetchError(f"{url} is not UTF-8 text") from None
     return parse_requirements(text, source=url)
 
 
@@ -154,7 +159,7 @@ def update_pins(rows: Sequence[Mapping[str, Any]], *, cache_dir: Path, base_url:
         try:
             target = cached_pins_path(cache_dir, python, tag)
             pins = fetch_requirements(update.url, timeout=timeout)
-        except (ValueError, PinListError) as exc:
+        except (PinFetchError, PinListError, InvalidInputError) as exc:
             update.error = str(exc)
             continue
         old = before.runtimes[python].pins if python in before.runtimes else {}
@@ -343,12 +348,11 @@ def main(argv: list[str]) -> int:
         return int(exit_.code or 0)
     if args.command is None:
         args = parser.parse_args([*argv, "list"])
-    from numerai_mcp.api.errors import CredentialsError
     from numerai_mcp.redact import redact
 
     try:
         cache_dir = args.cache_dir or _settings().cache_dir
         return _list(args, cache_dir) if args.command == "list" else _update(args, cache_dir)
-    except (UsageError, CredentialsError, ValueError) as exc:
+    except NumeraiMcpError as exc:  # bad usage, a malformed key, an unknown version
         print(f"numerai-mcp runtimes: {redact(str(exc))}", file=sys.stderr)
         return 2

@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     from numerai_mcp.config import Settings
+    from numerai_mcp.errors import InvalidInputError, NumeraiMcpError
     from numerai_mcp.facts import gather_facts_blocking
     from numerai_mcp.harness.validate import validate_pickle
     from numerai_mcp.redact import redact
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> int:
 
     try:
         if not args.pickle.is_file():  # before anything is fetched
-            raise ValueError(f"No file at {args.pickle}: pass the path of the predict pickle to validate.")
+            raise InvalidInputError(f"No file at {args.pickle}: pass the path of the predict pickle to validate.")
         settings = Settings.from_env(strict_credentials=False)  # validation needs no key
         progress(0, None, "asking Numerai for the default runtime and the current live data")
         facts = gather_facts_blocking(settings, images=args.python in ("", "auto"), live=args.live_data is None)
@@ -93,10 +94,7 @@ def main(argv: list[str]) -> int:
             cache_dir=settings.cache_dir, memory_bytes=int(args.memory_mb * 1024**2) if args.memory_mb else None,
             progress=progress,
         )
-    except ValueError as exc:  # bad arguments: unknown version, missing file, …
-        print(f"numerai-mcp validate: {redact(str(exc))}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:  # no interpreter, uv failure, no Docker engine: the message says what to do
+    except NumeraiMcpError as exc:  # bad arguments; no interpreter, isolation or Docker engine: the message says what to do
         print(f"numerai-mcp validate: {redact(str(exc))}", file=sys.stderr)
         return 2
     if args.json:

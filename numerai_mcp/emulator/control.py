@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from numerai_mcp.errors import SetupError
+
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 _URL_LINE = re.compile(r"^export NUMERAI_API_URL=(\S+)$")
@@ -37,7 +39,7 @@ _SCRUBBED = ("NUMERAI_MCP_AUTH", "NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUM
              "NUMERAI_MCP_CREDENTIALS_FILE")
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(SetupError):
     """The emulator did not start, died, or its control API refused a request."""
 
 

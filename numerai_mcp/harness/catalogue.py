@@ -28,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from numerai_mcp.errors import InvalidInputError
 from numerai_mcp.pyversion import NUMERAI_PYTHONS, parse_python_version
 
 SUPPORTED_PYTHONS: tuple[str, ...] = NUMERAI_PYTHONS
@@ -40,11 +41,11 @@ _CACHE_PINS = re.compile(r"^py(3\.\d+)-([A-Za-z0-9._-]+)\.txt$")
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==([0-9][A-Za-z0-9.+!_-]*)$")
 
 
-class UnknownRuntimeError(ValueError):
+class UnknownRuntimeError(InvalidInputError):
     """The requested Python version has no numerai_predict runtime in the catalogue."""
 
 
-class PinListError(ValueError):
+class PinListError(InvalidInputError):
     """A requirements.txt is not a plain list of exact `name==version` pins."""
 
 
@@ -170,7 +171,7 @@ def runtimes_cache_dir(cache_dir: Path) -> Path:
 
 def cached_pins_path(cache_dir: Path, python: str, tag: str) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9._-]+", tag) or tag.startswith("."):
-        raise ValueError(f"{tag!r} is not a usable image tag (letters, digits, '.', '_' and '-' only).")
+        raise InvalidInputError(f"{tag!r} is not a usable image tag (letters, digits, '.', '_' and '-' only).")
     return runtimes_cache_dir(cache_dir) / "pins" / f"py{python}-{tag}.txt"
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from numerai_mcp.errors import SetupError
 from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, crash_checks, fix_for, numerai_sequence, strict_fix
 from numerai_mcp.harness.predictions import UnreadablePredictions, numerai_failure, read_summary, strict_results
@@ -43,7 +44,7 @@ LOG_TAIL_LINES = 2000
 MAX_OUTPUT_ENTRIES = 10_000  # the container may fill /out with files: look at this many at most
 
 
-class DockerUnavailableError(RuntimeError):
+class DockerUnavailableError(SetupError):
     """backend='docker' was asked for but no engine answers."""
 
 

@@ -15,11 +15,13 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from numerai_mcp.errors import SetupError
+
 _PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"
 _PROBE_TIMEOUT_S = 20.0
 
 
-class InterpreterNotFoundError(RuntimeError):
+class InterpreterNotFoundError(SetupError):
     """No usable interpreter of the requested minor version; the message says how to get one."""
 
 

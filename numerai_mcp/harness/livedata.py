@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from numerai_mcp.errors import InvalidInputError, SetupError
+
 if TYPE_CHECKING:
     from numerai_mcp.harness.runtime import LocalRuntime
 
@@ -81,7 +83,7 @@ def _python_with_pandas(runtime: LocalRuntime | None) -> tuple[str, dict[str, st
         import pandas  # noqa: F401
         import pyarrow  # noqa: F401
     except ImportError:
-        raise ValueError(
+        raise InvalidInputError(
             "Writing synthetic live data needs pandas and pyarrow: pass a runtime (ensure_runtime(...)) "
             "or install them in this environment."
         ) from None
@@ -94,14 +96,14 @@ def _run_synth(spec: dict, runtime: LocalRuntime | None) -> None:
     done = subprocess.run([python, "-I", "-c", _SYNTH_SCRIPT, json.dumps(spec)], capture_output=True, text=True,
                           env=env, timeout=300, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
-        raise RuntimeError(f"Could not write synthetic live data: {done.stderr.strip()[-2000:]}")
+        raise SetupError(f"Could not write synthetic live data: {done.stderr.strip()[-2000:]}")
 
 
 def write_synthetic_live_files(out_dir: Path, *, features: Sequence[str], rows: int = SYNTHETIC_ROWS, seed: int = 0,
                                runtime: LocalRuntime | None = None) -> tuple[Path, Path]:
     """Write live.parquet and live_benchmark_models.parquet shaped like Numerai's into out_dir."""
     if rows < 1:
-        raise ValueError(f"rows must be at least 1, got {rows}.")
+        raise InvalidInputError(f"rows must be at least 1, got {rows}.")
     names = list(dict.fromkeys(features)) or default_feature_names()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,8 +152,8 @@ def user_live_data(live: Path | None, benchmarks: Path | None) -> tuple[Path | N
     """Check the user's files exist; clear errors otherwise."""
     for label, path in (("live data", live), ("benchmark data", benchmarks)):
         if path is not None and not Path(path).is_file():
-            raise ValueError(f"The {label} file {path} does not exist (give a live.parquet path, or omit it to use "
+            raise InvalidInputError(f"The {label} file {path} does not exist (give a live.parquet path, or omit it to use "
                              "Numerai's current files or synthetic data).")
         if path is not None and Path(path).suffix.lower() != ".parquet":
-            raise ValueError(f"The {label} file {path} is not a .parquet file; Numerai's runner reads parquet.")
+            raise InvalidInputError(f"The {label} file {path} is not a .parquet file; Numerai's runner reads parquet.")
     return (Path(live) if live else None, Path(benchmarks) if benchmarks else None)

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from numerai_mcp.errors import InvalidInputError, SetupError
 from numerai_mcp.harness.interpreters import find_interpreter
 from numerai_mcp.progress import ProgressFn, no_progress
 
@@ -40,11 +41,11 @@ _UV_TIMEOUT_S = 1800.0
 RETIRED_GENERATION_TTL_S = 3600.0  # a replaced venv may still serve a running validation for a while
 
 
-class RuntimeProvisionError(RuntimeError):
+class RuntimeProvisionError(SetupError):
     """uv could not build the runtime; the message holds uv's own explanation."""
 
 
-class PackageNotPinnedError(ValueError):
+class PackageNotPinnedError(InvalidInputError):
     """A requested package is not among the image's pins, so Numerai cannot import it either."""
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from numerai_mcp.errors import SetupError
 from numerai_mcp.harness import bwrap as bw
 from numerai_mcp.harness import cgroups, seccomp
 from numerai_mcp.harness.watchdog import Breach, Watchdog
@@ -56,11 +57,11 @@ DRAIN_DEADLINE_S = 3.0
 Mode = Literal["bwrap", "none"]
 
 
-class SandboxUnavailableError(RuntimeError):
+class SandboxUnavailableError(SetupError):
     """This machine cannot isolate a run; the message says why and what to do instead."""
 
 
-class SandboxError(RuntimeError):
+class SandboxError(SetupError):
     """The sandbox failed before the command ran (not the pickle's doing): nothing to judge."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from numerai_mcp.errors import InvalidInputError
 from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, local_checks
 from numerai_mcp.harness.runner_report import RunnerReport, parse_status
@@ -36,7 +37,7 @@ RUNNER = Path(__file__).with_name("runner.py")
 LOG_TAIL_LINES = 25
 
 
-class ValidationArgumentError(ValueError):
+class ValidationArgumentError(InvalidInputError):
     """An argument of validate_pickle is wrong; nothing was run."""
 
 

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import Settings
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.facts import gather_facts
 from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
@@ -56,11 +57,12 @@ class BuildPickleResult(ApiModel):
 def run_build(settings: Settings, bundle: Path, output: Path, progress: Any, *, facts: NumeraiFacts,
               **options: Any) -> Any:
     from numerai_mcp.bundle.build import build_pickle
+    from numerai_mcp.bundle.fileformat import BundleError
 
     try:
         return build_pickle(bundle, output, cache_dir=settings.cache_dir, facts=facts,
                             allowed_roots=settings.allowed_roots, progress=progress, **options)
-    except (ValueError, RuntimeError) as exc:  # bad bundle, unknown version, missing interpreter, failed build
+    except (NumeraiMcpError, BundleError) as exc:  # bad bundle or arguments, no interpreter, a failed build
         raise ToolError(str(exc)) from None
 
 

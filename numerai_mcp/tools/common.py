@@ -15,8 +15,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.credentials import Credentials
-from numerai_mcp.api.errors import CredentialsError, NumeraiError
+from numerai_mcp.api.errors import CredentialsError
 from numerai_mcp.config import Settings
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.progress import AsyncProgress, ProgressFn
 from numerai_mcp.redact import forget_secret, redact
 from numerai_mcp.server.state import ServerState
@@ -107,7 +108,7 @@ def tool_errors() -> Iterator[None]:
         yield
     except ToolError:
         raise
-    except NumeraiError as exc:
+    except NumeraiMcpError as exc:  # API failures, refused uploads, slot rules: each says what to do
         raise ToolError(str(exc)) from None
     except OSError as exc:
         raise ToolError(redact(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc))) from None

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from numerai_mcp.config import Settings
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.facts import gather_facts
 from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.harness.verdict import Check, Verdict
@@ -67,7 +68,7 @@ def run_validation(settings: Settings, path: Path, progress: Any, *, facts: Nume
 
     try:
         return validate_pickle(path, cache_dir=settings.cache_dir, facts=facts, progress=progress, **options)
-    except (ValueError, RuntimeError) as exc:  # bad arguments, unknown version, missing interpreter
+    except NumeraiMcpError as exc:  # bad arguments, unknown version, no interpreter or isolation: the fix is said
         raise ToolError(str(exc)) from None
 
 

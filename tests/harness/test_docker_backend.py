@@ -38,11 +38,11 @@ def run(pickle: Path, cache: Path, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def test_passing_run_uses_numerais_image_with_numerais_limits(engine: FakeEngine, fixture_pickle: Path,
-                                                             test_cache_dir: Path) -> None:
+                                                             private_cache: Path) -> None:
     engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions",
                                       "INFO:root:Saving predictions to /out/live_predictions-0a1b2c3d4e5f.csv"],
                                csv="id,prediction\nn1,0.25\nn2,0.75\n")
-    verdict = run(fixture_pickle, test_cache_dir)
+    verdict = run(fixture_pickle, private_cache)
     assert verdict.passed, verdict.summary
     assert verdict.backend == "docker" and verdict.rows == 5800
     assert verdict.live_data_source.startswith("synthetic (5800 rows")
@@ -65,42 +65,42 @@ def test_passing_run_uses_numerais_image_with_numerais_limits(engine: FakeEngine
     (["ERROR:root:Import error reading pickle - No module named 'agents'"], "numerai: load pickle", "'agents'"),
     (["ERROR:root:Pickle function is invalid - returned None"], "numerai: not None", "returned None"),
 ])
-def test_failures_are_read_from_the_log(engine: FakeEngine, fixture_pickle: Path, test_cache_dir: Path,
+def test_failures_are_read_from_the_log(engine: FakeEngine, fixture_pickle: Path, private_cache: Path,
                                         lines: list[str], check: str, text: str) -> None:
     engine.scenario = Scenario(lines=[*HEADER, *lines], status=1)
-    verdict = run(fixture_pickle, test_cache_dir)
+    verdict = run(fixture_pickle, private_cache)
     found = verdict.check(check)
     assert not verdict.passed and found is not None and found.status == "fail" and text in found.message
     assert found.fix
 
 
-def test_oom_kill_and_segfault(engine: FakeEngine, fixture_pickle: Path, test_cache_dir: Path) -> None:
+def test_oom_kill_and_segfault(engine: FakeEngine, fixture_pickle: Path, private_cache: Path) -> None:
     engine.scenario = Scenario(lines=HEADER, status=137, oom=True)
-    verdict = run(fixture_pickle, test_cache_dir)
+    verdict = run(fixture_pickle, private_cache)
     assert "would exceed 4 GB" in verdict.check("numerai: run predict").message
     engine.scenario = Scenario(lines=HEADER, status=139)
-    verdict = run(fixture_pickle, test_cache_dir, python_version="3.11")
+    verdict = run(fixture_pickle, private_cache, python_version="3.11")
     assert ("Segmentation fault: the pickle was built with Python 3.12 but runs on 3.11"
             in verdict.check("numerai: run predict").message)
 
 
-def test_timeout_kills_the_container(engine: FakeEngine, fixture_pickle: Path, test_cache_dir: Path) -> None:
+def test_timeout_kills_the_container(engine: FakeEngine, fixture_pickle: Path, private_cache: Path) -> None:
     engine.scenario = Scenario(lines=HEADER, hang=True)
-    verdict = run(fixture_pickle, test_cache_dir, timeout_s=1)
+    verdict = run(fixture_pickle, private_cache, timeout_s=1)
     assert "Stopped after 1 s" in verdict.check("numerai: run predict").message
     assert engine.killed and sorted(engine.removed) == sorted(engine.containers)
 
 
-def test_auto_prefers_an_answering_engine(engine: FakeEngine, fixture_pickle: Path, test_cache_dir: Path,
+def test_auto_prefers_an_answering_engine(engine: FakeEngine, fixture_pickle: Path, private_cache: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"],
                                csv="id,prediction\nn1,0.2\nn2,0.8\n")
-    assert validate_pickle(fixture_pickle, cache_dir=test_cache_dir).backend == "docker"
+    assert validate_pickle(fixture_pickle, cache_dir=private_cache).backend == "docker"
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert not docker_backend.engine_available()
-    assert validate_pickle(fixture_pickle, cache_dir=test_cache_dir).backend == "local"
+    assert validate_pickle(fixture_pickle, cache_dir=private_cache).backend == "local"
     with pytest.raises(DockerUnavailableError, match="No Docker engine answered"):
-        run(fixture_pickle, test_cache_dir)
+        run(fixture_pickle, private_cache)
 
 
 def test_classify_log_matches_numerai_predict_wording() -> None:
@@ -129,26 +129,26 @@ def test_demultiplex_splits_frames() -> None:
 
 
 def test_docker_is_the_way_out_where_the_sandbox_cannot_isolate(engine: FakeEngine, fixture_pickle: Path,
-                                                                test_cache_dir: Path,
+                                                                private_cache: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from numerai_mcp.harness.sandbox import SandboxUnavailableError
 
     monkeypatch.setenv("NUMERAI_MCP_BWRAP", "none")  # as on a machine where bubblewrap cannot run
     with pytest.raises(SandboxUnavailableError, match=r"isolation is turned off.*backend='docker'"):
-        validate_pickle(fixture_pickle, backend="local", cache_dir=test_cache_dir)
+        validate_pickle(fixture_pickle, backend="local", cache_dir=private_cache)
     engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"],
                                csv="id,prediction\nn1,0.2\nn2,0.8\n")
-    verdict = validate_pickle(fixture_pickle, cache_dir=test_cache_dir)  # auto: an answering engine is used
+    verdict = validate_pickle(fixture_pickle, cache_dir=private_cache)  # auto: an answering engine is used
     assert verdict.passed and verdict.backend == "docker"
 
 
 def test_a_container_that_exits_0_without_predictions_fails(engine: FakeEngine, fixture_pickle: Path,
-                                                           test_cache_dir: Path) -> None:
+                                                           private_cache: Path) -> None:
     """The container's log is the pickle's to forge: only the predictions file it wrote can make it pass."""
     engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"])
-    verdict = run(fixture_pickle, test_cache_dir)
+    verdict = run(fixture_pickle, private_cache)
     failed = verdict.check("numerai: run predict")
     assert not verdict.passed and failed is not None and "returned no predictions" in failed.message
     engine.scenario = Scenario(lines=[*HEADER, "INFO:root:Generated 5800 predictions"],
                                csv="id,prediction\nn1,0.2\nn2,7\n")
-    assert "between 0 and 1" in run(fixture_pickle, test_cache_dir).check("numerai: range").message
+    assert "between 0 and 1" in run(fixture_pickle, private_cache).check("numerai: range").message
