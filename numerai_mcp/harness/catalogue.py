@@ -87,20 +87,20 @@ def parse_requirements(text: str, *, source: str = "requirements.txt") -> dict[s
     return pins
 
 
-def _data_text(*parts: str) -> str:
+def data_text(*parts: str) -> str:
     return resources.files("numerai_mcp.harness").joinpath("data", *parts).read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
 def shipped_source() -> Mapping[str, str]:
     """Where the shipped pin lists come from (repository, commit, date)."""
-    return MappingProxyType(json.loads(_data_text("pins", "SOURCE.json")))
+    return MappingProxyType(json.loads(data_text("pins", "SOURCE.json")))
 
 
 @functools.lru_cache(maxsize=None)
 def shipped_pins(python: str) -> Mapping[str, str]:
     """The pin list shipped with this package for one supported version."""
-    return MappingProxyType(parse_requirements(_data_text("pins", f"py{python}.txt"), source=f"shipped py{python}.txt"))
+    return MappingProxyType(parse_requirements(data_text("pins", f"py{python}.txt"), source=f"shipped py{python}.txt"))
 
 
 # ---------------------------------------------------------------- runtimes
@@ -360,77 +360,3 @@ def load_catalogue(
         notes.append(f"The live default Python {live_default[0]} has no known pin list; using {default_python}.")
     return Catalogue(runtimes=MappingProxyType(runtimes), default_python=default_python,
                      default_source=default_source, notes=tuple(notes))
-
-
-# ---------------------------------------------------------------- modules
-
-
-@functools.lru_cache(maxsize=1)
-def _stdlib_table() -> Mapping[str, frozenset[str]]:
-    raw = json.loads(_data_text("stdlib_modules.json"))
-    return MappingProxyType({version: frozenset(names) for version, names in raw.items()})
-
-
-def is_stdlib(module: str, python: str) -> bool:
-    """Is `module` (dotted or not) part of that Python version's standard library?
-
-    From each interpreter's `sys.stdlib_module_names` (data/stdlib_modules.json); a version
-    outside the table uses the nearest one known.
-    """
-    table = _stdlib_table()
-    version = parse_python_version(python)
-    if version not in table:
-        known = sorted(table, key=lambda v: int(v.split(".")[1]))
-        minor = int(version.split(".")[1])
-        version = known[0] if minor < int(known[0].split(".")[1]) else known[-1]
-    return module.split(".", 1)[0] in table[version]
-
-
-@functools.lru_cache(maxsize=1)
-def _module_map() -> Mapping[str, str]:
-    raw = json.loads(_data_text("module_distributions.json"))
-    return MappingProxyType({k: normalize_distribution(v) for k, v in raw.items() if not k.startswith("_comment")})
-
-
-@functools.lru_cache(maxsize=1)
-def _companion_map() -> Mapping[str, tuple[str, ...]]:
-    raw = json.loads(_data_text("module_companions.json"))
-    return MappingProxyType({k: tuple(map(normalize_distribution, v)) for k, v in raw.items() if k != "_comment"})
-
-
-@functools.lru_cache(maxsize=1)
-def _known_distributions() -> frozenset[str]:
-    names = set(_module_map().values())
-    for python in SUPPORTED_PYTHONS:
-        names.update(shipped_pins(python))
-    return frozenset(names)
-
-
-def _prefixes(module: str) -> Iterable[str]:
-    parts = module.split(".")
-    for end in range(len(parts), 0, -1):
-        yield ".".join(parts[:end])
-
-
-def candidate_distribution(module: str) -> str:
-    """The distribution that would provide `module` if one exists: the mapped name, else the
-    import name normalised (`numerai_tools` -> `numerai-tools`). Check it against a runtime's pins."""
-    mapping = _module_map()
-    for prefix in _prefixes(module):
-        if prefix in mapping:
-            return mapping[prefix]
-    return normalize_distribution(module.split(".", 1)[0])
-
-
-def distribution_for_module(module: str) -> str | None:
-    """Top-level (or dotted) import name -> the distribution providing it, among those any
-    numerai_predict image pins: sklearn -> scikit-learn, PIL -> pillow, yaml -> pyyaml,
-    google.protobuf -> protobuf. None when no known distribution provides it (`agents`)."""
-    candidate = candidate_distribution(module)
-    return candidate if candidate in _known_distributions() else None
-
-
-def companion_distributions(module: str) -> tuple[str, ...]:
-    """Distributions `module` needs at run time beyond its declared dependencies."""
-    companions = _companion_map()
-    return next((companions[p] for p in _prefixes(module) if p in companions), ())

@@ -241,7 +241,7 @@ def _pinned_but_missing(run: LocalRun, target: Runtime, runtime: LocalRuntime) -
     """The pinned distribution to add when the run failed only because the local venv lacks it."""
     if run.kind != "module_not_found":
         return None
-    from numerai_mcp.harness.catalogue import distribution_for_module
+    from numerai_mcp.harness.modules import distribution_for_module
 
     module = (run.report.exception or {}).get("missing_module") or ""
     distribution = distribution_for_module(module) if module else None
@@ -345,7 +345,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     target_findings: list[Any] = []
     packages: list[str] = []
     if report is not None:
-        from numerai_mcp.harness.scan import check_against_runtime, required_distributions
+        from numerai_mcp.harness.scan_target import check_against_runtime, required_distributions
 
         target_findings = list(check_against_runtime(report, target))
         packages = list(required_distributions(report, target))

@@ -8,13 +8,11 @@ model's. Each pickle's static scan shows nothing but the target's pins. Pickles 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from numerai_mcp.bundle import BundleError, export
@@ -35,8 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def assert_clean_scan(result: BuildResult, cache: Path, *, native: bool = False) -> None:
     """No numerai_mcp anywhere, nothing outside the target's pins, built by the target's Python."""
-    from numerai_mcp.harness.catalogue import distribution_for_module, is_stdlib, load_catalogue
-    from numerai_mcp.harness.scan import check_against_runtime, scan_pickle
+    from numerai_mcp.harness.catalogue import load_catalogue
+    from numerai_mcp.harness.modules import distribution_for_module, is_stdlib
+    from numerai_mcp.harness.scan import scan_pickle
+    from numerai_mcp.harness.scan_target import check_against_runtime
 
     data = Path(result.path).read_bytes()
     assert b"numerai_mcp" not in data
@@ -226,7 +226,6 @@ def test_native_build_needs_lightgbm_only_when_the_image_pins_it(test_cache_dir:
 def test_auto_version_is_numerai_live_default_or_the_catalogue_default(emulator, test_cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from numerai_mcp.api.credentials import Credentials
     from numerai_mcp.config import Settings
-
     from numerai_mcp.facts import gather_facts_blocking
 
     live_settings = Settings(api_url=emulator.url, credentials=Credentials.parse(emulator.auth), cache_dir=test_cache_dir)

@@ -64,8 +64,8 @@ def test_unsupported_models_name_what_is_supported(tmp_path: Path) -> None:
     import torch
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import Ridge
-    from sklearn.preprocessing import PolynomialFeatures
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
 
     x, y = np.random.default_rng(0).random((50, 3)), np.random.default_rng(1).random(50)
     out = tmp_path / "b.npz"

@@ -19,13 +19,12 @@ from numerai_mcp.harness.catalogue import (
     PinListError,
     UnknownRuntimeError,
     cached_pins_path,
-    distribution_for_module,
-    is_stdlib,
     load_catalogue,
     parse_python_version,
     parse_requirements,
     write_cached_images,
 )
+from numerai_mcp.harness.modules import distribution_for_module, is_stdlib
 
 FIXTURE_PINS = Path(__file__).resolve().parents[1] / "fixtures" / "numerai_predict_requirements"
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"

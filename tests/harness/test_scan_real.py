@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from numerai_mcp.harness.catalogue import Catalogue, load_catalogue
-from numerai_mcp.harness.scan import check_against_runtime, required_distributions, scan_pickle
+from numerai_mcp.harness.scan import scan_pickle
+from numerai_mcp.harness.scan_target import check_against_runtime, required_distributions
 from tests.support.pickles_static import interpreter, make_real_pickles
 
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
