@@ -46,6 +46,14 @@ def format_verdict(verdict: Verdict) -> str:
                  f"used {verdict.python_version_used} ({verdict.runtime}, {verdict.backend})")
     lines.append(f"  pins      {verdict.pins_source}")
     lines.append(f"  live data {verdict.live_data_source}")
+    if verdict.features_read_count:
+        shown = ", ".join(verdict.features_read[:8])
+        more = f", … ({verdict.features_read_count - 8} more)" if verdict.features_read_count > 8 else ""
+        lines.append(f"  features  reads {verdict.features_read_count} columns: {shown}{more}")
+        if verdict.features_missing_count:
+            lacking = ", ".join(verdict.features_missing[:12])
+            extra = f", … ({verdict.features_missing_count - 12} more)" if verdict.features_missing_count > 12 else ""
+            lines.append(f"            the live data lacks {verdict.features_missing_count}: {lacking}{extra}")
     lines.append("")
     for check in verdict.checks:
         lines.append(f"  [{_MARK[check.status]}] {check.name}: {_one_line(check.message)}")

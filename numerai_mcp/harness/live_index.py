@@ -1,4 +1,4 @@
-"""The live ids (and eras) a validation's predictions are checked against, read by trusted code.
+"""The live ids (and eras, and column names) a validation's predictions are checked against, read by trusted code.
 
 The server has no pandas, and the sandboxed runner cannot be believed, so the ids come from
 the live parquet file itself, read once by a small script in the target runtime (which has
@@ -22,12 +22,15 @@ import json, os, sys
 import pandas as pd
 import pyarrow.parquet as pq
 path, out = sys.argv[1], sys.argv[2]
-columns = ["era"] if "era" in pq.read_schema(path).names else []
+schema = pq.read_schema(path)
+index_names = set((schema.pandas_metadata or {}).get("index_columns") or [])
+names = [str(name) for name in schema.names if name not in index_names]
+columns = ["era"] if "era" in names else []
 frame = pd.read_parquet(path, columns=columns)
 ids = [str(value) for value in frame.index]
 eras = [str(value) for value in frame["era"]] if columns else None
 with open(out, "w") as handle:
-    json.dump({"ids": ids, "eras": eras}, handle)
+    json.dump({"ids": ids, "eras": eras, "columns": names}, handle)
 sys.stdout.flush(); sys.stderr.flush()
 os._exit(0)  # skip interpreter teardown: pyarrow's thread pool sometimes aborts there (exit 134)
 """
@@ -35,7 +38,7 @@ os._exit(0)  # skip interpreter teardown: pyarrow's thread pool sometimes aborts
 
 def _key(path: Path) -> str:
     info = path.stat()
-    identity = f"{path.resolve()}|{info.st_size}|{info.st_mtime_ns}|{info.st_ino}|v1"
+    identity = f"{path.resolve()}|{info.st_size}|{info.st_mtime_ns}|{info.st_ino}|v2"
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
@@ -45,7 +48,7 @@ def live_ids(live: Path, python: Path, env: dict[str, str], cache_dir: Path) -> 
     try:
         cached = folder / f"{_key(Path(live))}.json"
         data = json.loads(cached.read_text())
-        return LiveIds(data["ids"], data["eras"]), ""
+        return LiveIds(data["ids"], data["eras"], data["columns"]), ""
     except FileNotFoundError:
         pass
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -61,7 +64,7 @@ def live_ids(live: Path, python: Path, env: dict[str, str], cache_dir: Path) -> 
             return None, f"the live ids could not be read from {live} ({last})"
         data = json.loads(Path(tmp).read_text())
         os.replace(tmp, cached)
-        return LiveIds(data["ids"], data["eras"]), ""
+        return LiveIds(data["ids"], data["eras"], data["columns"]), ""
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         return None, f"the live ids could not be read from {live} ({exc})"
     finally:

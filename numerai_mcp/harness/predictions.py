@@ -40,6 +40,7 @@ class LiveIds:
 
     ids: Sequence[str]
     eras: Sequence[str] | None = None
+    columns: Sequence[str] | None = None  # the live file's columns (what predict can read), when known
 
     def positions(self) -> dict[str, int]:
         return {identifier: position for position, identifier in enumerate(self.ids)}

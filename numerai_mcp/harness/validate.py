@@ -21,7 +21,7 @@ from numerai_mcp.errors import InvalidInputError
 from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, local_checks
 from numerai_mcp.harness.runner_report import RunnerReport, parse_status
-from numerai_mcp.harness.verdict import Check, Verdict, collect_fixes
+from numerai_mcp.harness.verdict import FEATURE_NAMES_SHOWN, Check, Verdict, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -183,6 +183,7 @@ class LocalRun:
     kind: str | None
     peak_memory_mb: float | None
     rows: int | None
+    live_columns: list[str] | None = None
 
 
 def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits, target: Runtime,
@@ -234,7 +235,8 @@ def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits
     clock.timings["sandbox"] = round(outcome.wall_s, 4)
     peak = round(outcome.peak_memory_bytes / 1024**2, 1) if outcome.peak_memory_bytes else None
     rows = len(live.ids) if live is not None else (summary.rows if summary is not None else None)
-    return LocalRun(checks, report, log_tail, kind, peak, rows)
+    columns = list(live.columns) if live is not None and live.columns is not None else None
+    return LocalRun(checks, report, log_tail, kind, peak, rows, columns)
 
 
 def _pinned_but_missing(run: LocalRun, target: Runtime, runtime: LocalRuntime) -> str | None:
@@ -309,6 +311,31 @@ def _summary(passed: bool, checks: list[Check], python: str, runtime_label: str,
     return f"FAIL ({failed.name}): {message.rstrip('.')}.{fix}"
 
 
+def _feature_check(read: Sequence[str], columns: Sequence[str] | None, passed: bool,
+                   data_source: str) -> tuple[Check | None, list[str] | None]:
+    """Which feature columns the pickle names that the live data lacks: the first thing to know when predict
+    raises a KeyError, and a warning when it quietly filled them in."""
+    if not read:
+        return None, None
+    if columns is None:
+        return Check(name="feature columns", status="skip",
+                     message=f"The pickle names {len(read)} feature columns; the live data's columns are unknown, "
+                             "so they were not compared."), None
+    present = set(columns)
+    missing = [name for name in read if name not in present]
+    if not missing:
+        return Check(name="feature columns", status="pass",
+                     message=f"The live data has all {len(read)} feature columns the pickle names."), []
+    shown = ", ".join(missing[:12]) + (f", … ({len(missing) - 12} more)" if len(missing) > 12 else "")
+    return Check(
+        name="feature columns", status="warn" if passed else "fail",
+        message=f"The live data ({data_source.split(';')[0]}) lacks {len(missing)} of the {len(read)} feature columns "
+                f"the pickle names: {shown}.",
+        fix="Train on the feature set of the data version the pickle will run on (numerai://features lists it), "
+            "or register the pickle with the data version it was trained on (upload_model dataVersion=…); for a "
+            "local check, pass liveData with those columns."), missing
+
+
 def validate_pickle(path: Path, *, python_version: str | None = None, live_data: Path | None = None,
                     benchmark_data: Path | None = None, backend: Backend = "auto", timeout_s: float | None = None,
                     memory_bytes: int | None = None, allow_unsafe: bool = False, cache_dir: Path | None = None,
@@ -353,12 +380,17 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     feature_names = list(features) if features else list(report.features if report is not None else [])
 
     def finish(passed: bool, data_source: str, backend_used: str, *, peak_memory_mb: float | None = None,
-               rows: int | None = None, log_tail: list[str] | None = None) -> Verdict:
+               rows: int | None = None, log_tail: list[str] | None = None,
+               missing: list[str] | None = None) -> Verdict:
         clock.timings["total"] = round(time.perf_counter() - started, 4)
         checks[:] = [c.model_copy(update={"message": redact(c.message)}) for c in checks]
         fixes = collect_fixes(checks)
         runtime_label = f"{target.image}:{target.tag}"
+        read = feature_names if report is not None and report.features else []
         verdict = Verdict(
+            features_read=read[:FEATURE_NAMES_SHOWN], features_read_count=len(read),
+            features_missing=(missing or [])[:FEATURE_NAMES_SHOWN],
+            features_missing_count=None if missing is None else len(missing),
             passed=passed, summary=_summary(passed, checks, target.python, runtime_label, data_source, clock.timings,
                                             fixes),
             sha256=report.sha256 if report is not None else verdict_store.file_sha256(path), path=str(path),
@@ -420,10 +452,16 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         clock.add("run", mark)
     finally:
         shutil.rmtree(scratch_dir, ignore_errors=True)
-    checks += local.checks
+    read = feature_names if report is not None and report.features else []
+    ran_clean = not any(c.status == "fail" for c in [*checks, *local.checks])
+    feature_check, missing = _feature_check(read, local.live_columns, ran_clean, data.source)
+    if feature_check is not None and feature_check.status == "fail":  # the likely cause goes first, with its fix
+        checks.append(feature_check)
+        feature_check = None
+    checks += local.checks + ([feature_check] if feature_check is not None else [])
     passed = not any(c.status == "fail" for c in checks)
     return finish(passed, data.source, "local", peak_memory_mb=local.peak_memory_mb, rows=local.rows,
-                  log_tail=local.log_tail)
+                  log_tail=local.log_tail, missing=missing)
 
 
 def _sub_progress(progress: ProgressFn, step: int) -> ProgressFn:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 CheckStatus = Literal["pass", "fail", "warn", "skip"]
+FEATURE_NAMES_SHOWN = 200
 
 
 class Check(BaseModel):
@@ -43,6 +44,12 @@ class Verdict(BaseModel):
     peak_memory_mb: float | None = None
     rows: int | None = None
     log_tail: list[str] = Field(default_factory=list)
+    # Feature columns named in the pickle (found by the scan), and those the live data lacks; each list is cut at
+    # FEATURE_NAMES_SHOWN names, the counts are whole.
+    features_read: list[str] = Field(default_factory=list)
+    features_read_count: int = 0
+    features_missing: list[str] = Field(default_factory=list)
+    features_missing_count: int | None = Field(default=None, description="None when the live columns are unknown.")
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def failed_checks(self) -> list[Check]:

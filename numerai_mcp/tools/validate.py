@@ -29,7 +29,8 @@ in a sandboxed process (the pickle never runs inside this server).
 It first scans the file without loading it (Python version that built it, modules it needs, dangerous code),
 then calls predict on live data (your files, else Numerai's current live data, else synthetic data shaped like it)
 and applies Numerai's checks with Numerai's wording plus stricter ones. Returns a verdict with each check, the
-fix for each failure, timings and peak memory. Takes seconds once the runtime is cached (the first run for a
+fix for each failure, timings and peak memory, and the feature columns the pickle reads (featuresRead) with those
+the live data lacks (featuresMissing; numerai://features lists the current data version's sets). Takes seconds once the runtime is cached (the first run for a
 Python version provisions it).
 Next: if it passed, upload_model operation='upload' (the runtime image is matched to this Python version);
 if it failed, apply the fixes (or rebuild with build_pickle) and validate again."""
