@@ -551,17 +551,18 @@ def evaluate_pickle(path: Path, data: ValidationData, *, eras: ErasArg | str = N
                                         "target": target, "benchmark": bench_column, "contribution": contribution,
                                         "pins": runtime.pins_source, "version": 1})
         sha256 = scan.sha256
+        source = data.source + (" (synthetic)" if index.get("synthetic") and "synthetic" not in data.source else "")
         if use_cache:
             found = evaluation_store.recall(cache, sha256, key)
             if found is not None and found.passed and (not plots or all(Path(p).is_file() for p in found.plots.values())):
                 report_progress(6, 6, "evaluation found in the cache (same file, data and eras)")
-                return _export_plots(found.model_copy(update={"cached": True, "path": str(path)}), plot_dir)
+                return _export_plots(found.model_copy(update={"cached": True, "path": str(path), "data_source": source}),
+                                     plot_dir)
 
         base = Evaluation(
             passed=False, summary="", sha256=sha256, path=str(path), size=path.stat().st_size,
             python_version=target_runtime.python, runtime=f"{target_runtime.image}:{target_runtime.tag}",
-            data_source=data.source + (" (synthetic)" if index.get("synthetic") and "synthetic" not in data.source
-                                       else ""),
+            data_source=source,
             data_version=data.data_version, synthetic=bool(index.get("synthetic")), target=target,
             benchmark_model=bench_column, eras_requested=how, era_count=len(chosen),
             rows=sum(r for era, r, _t in index["eras"] if str(era) in set(chosen)),

@@ -128,9 +128,9 @@ def _score_era(tools, pd, request, era, predictions, bench_frame):
     target = frame[request["target"]].astype("float64")
     usable = (values.notna() & target.notna()).to_numpy()
     row["scored"] = int(usable.sum())
-    if row["scored"] < 2:
-        return row
     p = values[usable].rename("prediction")
+    if row["scored"] < 2 or p.nunique() < 2:
+        return row  # nothing to correlate: every number of this era is undefined
     t = target[usable].rename("target")
     row["corr"] = _finite(tools.numerai_corr(p.to_frame(), t).iloc[0])
     if request.get("exposure", True):
