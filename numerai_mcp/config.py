@@ -14,9 +14,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from numerai_mcp.api.credentials import Credentials, load_credentials
-from numerai_mcp.api.errors import CredentialsError
+if TYPE_CHECKING:  # imported where used: the harness reads default_cache_dir without loading the API client
+    from numerai_mcp.api.credentials import Credentials
+
 
 DEFAULT_API_URL = "https://api-tournament.numer.ai"
 CLASSIC_TOURNAMENT = 8
@@ -68,6 +70,9 @@ class Settings:
         env = os.environ if env is None else env
         roots_text = env.get("NUMERAI_MCP_ALLOWED_ROOTS", "").strip()
         roots = tuple(Path(p).expanduser().resolve() for p in roots_text.split(os.pathsep) if p) or None
+        from numerai_mcp.api.credentials import load_credentials
+        from numerai_mcp.api.errors import CredentialsError
+
         try:
             credentials, problem = load_credentials(env), None
         except CredentialsError as exc:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,8 @@ def _version_key(name: str) -> tuple[int, ...]:
 
 
 async def download_dataset(client: NumeraiClient, filename: str, target: Path, *, max_bytes: int,
-                           timeout_s: float = 120.0, progress: AsyncProgress | None = None,
-                           resume: bool = False) -> Path:
+                           timeout_s: float = 120.0, round_number: int | None = None,
+                           progress: AsyncProgress | None = None, resume: bool = False) -> Path:
     """Stream one dataset file to `target` (atomically, refusing more than `max_bytes`).
 
     With `resume`, the bytes already in `target`'s `.part` file (a download that broke) are kept and the rest is
@@ -77,7 +78,7 @@ async def download_dataset(client: NumeraiClient, filename: str, target: Path, *
         if resume and target.is_file():
             return target  # another process finished it while we waited
         part = target.with_name(f".{target.name}.part" if resume else f".{target.name}.{os.getpid()}.tmp")
-        url = await operations.dataset_url(client, filename)
+        url = await operations.dataset_url(client, filename, round_number=round_number)
         try:
             await _stream(url, filename, part, max_bytes=max_bytes, timeout_s=timeout_s, progress=progress,
                           resume=resume)
@@ -209,3 +210,61 @@ async def features_document(client: NumeraiClient, cache_dir: Path, data_version
 def _cache_key(api_url: str) -> str:
     """The sandbox's files must not pass for Numerai's: cache per API."""
     return hashlib.sha256(api_url.rstrip("/").encode()).hexdigest()[:12]
+
+
+# ------------------------------------------------------------------ the current round's live files
+
+LIVE_TIMEOUT_S = 5.0  # a validation must not wait on the network: short, and no retries
+UNREACHABLE_TTL_S = 600.0  # an unreachable API is remembered this long, so offline validation stays fast
+
+
+@dataclass(frozen=True)
+class LiveFiles:
+    live: Path
+    benchmarks: Path
+    source: str  # "Numerai v5.2/live.parquet (round 1234, cached)"
+
+
+def _unreachable_marker(cache_dir: Path) -> Path:
+    return Path(cache_dir) / "livedata" / "unreachable.json"
+
+
+def recently_unreachable(cache_dir: Path, api_url: str) -> bool:
+    try:
+        data = json.loads(_unreachable_marker(cache_dir).read_text())
+    except (OSError, ValueError):
+        return False
+    return data.get("url") == api_url and time.time() - float(data.get("at", 0)) < UNREACHABLE_TTL_S
+
+
+def _remember_unreachable(cache_dir: Path, api_url: str) -> None:
+    marker = _unreachable_marker(cache_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"url": api_url, "at": time.time()}))
+
+
+async def current_live_files(client: NumeraiClient, cache_dir: Path, *, data_version: str = FALLBACK_DATA_VERSION,
+                             max_bytes: int = 4 * 1024**3) -> LiveFiles:
+    """Numerai's live.parquet and live_benchmark_models.parquet of the open round, downloaded once per round into
+    `<cache>/livedata/<version>/round-N/`. Give `client` short timeouts: callers fall back to synthetic data.
+
+    Raises NumeraiError (or OSError) when they cannot be had; an unreachable API is remembered for a few minutes
+    so that the next validations do not wait for it again."""
+    if recently_unreachable(cache_dir, client.url):
+        raise ApiServerError(f"the API at {client.url} was unreachable a few minutes ago")
+    names = (f"{data_version}/live.parquet", f"{data_version}/live_benchmark_models.parquet")
+    try:
+        round_number = await operations.current_round(client)
+        folder = Path(cache_dir) / "livedata" / data_version / (
+            f"round-{round_number}" if round_number is not None else time.strftime("day-%Y%m%d"))
+        targets = (folder / "live.parquet", folder / "live_benchmark_models.parquet")
+        label = f"Numerai {names[0]} (round {round_number if round_number is not None else 'unknown'}"
+        if all(t.is_file() for t in targets):
+            return LiveFiles(targets[0], targets[1], label + ", cached)")
+        for name, target in zip(names, targets, strict=True):
+            await download_dataset(client, name, target, max_bytes=max_bytes, round_number=round_number,
+                                   timeout_s=max(client.settings.request_timeout, 60.0))
+    except Exception:
+        _remember_unreachable(cache_dir, client.url)
+        raise
+    return LiveFiles(targets[0], targets[1], label + ", downloaded)")

@@ -17,19 +17,20 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from numerai_mcp.bundle.fileformat import BundleError, read_manifest
+from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.verdict import Verdict
 from numerai_mcp.harness.verdict_store import file_sha256
 from numerai_mcp.progress import ProgressFn, no_progress
 from numerai_mcp.redact import redact
 
 if TYPE_CHECKING:
-    from numerai_mcp.config import Settings
     from numerai_mcp.harness.catalogue import Runtime
     from numerai_mcp.harness.runtime import LocalRuntime
 
@@ -66,11 +67,13 @@ class BuildResult(BaseModel):
 
 
 def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = "auto", validate: bool = True,
-                 cache_dir: Path | None = None, settings: Settings | None = None,
-                 progress: ProgressFn | None = None) -> BuildResult:
+                 cache_dir: Path | None = None, facts: NumeraiFacts = NO_FACTS,
+                 allowed_roots: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> BuildResult:
     """Write `output_path` (.pkl) from the bundle inside the target runtime, then validate it.
 
-    python_version: "auto" (Numerai's live default when credentials exist, else the catalogue's) or "3.X".
+    python_version: "auto" (Numerai's live default, from `facts.images`, else the catalogue's) or "3.X".
+    `facts` is what the caller fetched from Numerai (live default image, live files); `allowed_roots` confine
+    both paths when given.
     Raises BundleError for a bad bundle, ValueError for bad arguments (unknown version, bad paths),
     InterpreterNotFoundError / RuntimeProvisionError when the runtime cannot be made, BuildError
     when the build process fails. A pickle that fails validation is not an exception: see `.verdict`.
@@ -78,13 +81,13 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
     report = progress or no_progress
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    bundle_path, output_path = _check_paths(bundle_path, output_path, settings)
+    bundle_path, output_path = _check_paths(bundle_path, output_path, allowed_roots)
     manifest = read_manifest(bundle_path)
-    cache = _cache_dir(cache_dir, settings)
+    cache = _cache_dir(cache_dir)
 
     report(0, 4, "choosing the target runtime")
     mark = time.perf_counter()
-    target, version_source = resolve_target(python_version, cache, settings)
+    target, version_source = resolve_target(python_version, cache, facts)
     packages = packages_for(manifest, target)
     report(0, 4, f"provisioning the Python {target.python} runtime")
     from numerai_mcp.harness.runtime import ensure_runtime
@@ -94,7 +97,7 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
 
     with tempfile.TemporaryDirectory(prefix="numerai-build-") as work_dir:
         work = Path(work_dir)
-        needs_probe_files = _needs_probe_files(manifest, settings)
+        needs_probe_files = _needs_probe_files(manifest, facts)
         report(1, 4, f"writing the pickle with Python {target.python} ({runtime.python})")
         result = _run_build_script(runtime, bundle_path, output_path, work, probe_files=needs_probe_files)
         mark = _lap(timings, "build", mark)
@@ -102,7 +105,7 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
         verdict = None
         if validate:
             report(2, 4, "validating the pickle as Numerai would")
-            verdict = _validate(output_path, target.python, manifest, result, cache, settings, _stage(report, 2, 4))
+            verdict = _validate(output_path, target.python, manifest, result, cache, facts, _stage(report, 2, 4))
             mark = _lap(timings, "validate", mark)
     timings["total"] = round(time.perf_counter() - started, 4)
     build = BuildResult(
@@ -120,7 +123,7 @@ def build_pickle(bundle_path: Path, output_path: Path, *, python_version: str = 
 # ------------------------------------------------------------------------------ arguments
 
 
-def _check_paths(bundle_path: Path, output_path: Path, settings: Settings | None) -> tuple[Path, Path]:
+def _check_paths(bundle_path: Path, output_path: Path, roots: Sequence[Path] | None) -> tuple[Path, Path]:
     bundle = Path(bundle_path).expanduser().resolve()
     output = Path(output_path).expanduser().resolve()
     if not bundle.is_file():
@@ -133,7 +136,6 @@ def _check_paths(bundle_path: Path, output_path: Path, settings: Settings | None
         raise ValueError(f"cannot write {output}: the directory {output.parent} does not exist.")
     if output == bundle:
         raise ValueError("output path is the bundle itself; choose another file name.")
-    roots = settings.allowed_roots if settings is not None else None
     if roots:
         for what, path in (("bundle", bundle), ("output", output)):
             if not any(path.is_relative_to(root) for root in roots):
@@ -141,25 +143,21 @@ def _check_paths(bundle_path: Path, output_path: Path, settings: Settings | None
     return bundle, output
 
 
-def _cache_dir(cache_dir: Path | None, settings: Settings | None) -> Path:
+def _cache_dir(cache_dir: Path | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
-    if settings is not None:
-        return Path(settings.cache_dir)
     from numerai_mcp.config import default_cache_dir
 
     return default_cache_dir(os.environ)
 
 
-def resolve_target(python_version: str | None, cache_dir: Path, settings: Settings | None) -> tuple[Runtime, str]:
+def resolve_target(python_version: str | None, cache_dir: Path, facts: NumeraiFacts = NO_FACTS) -> tuple[Runtime, str]:
     """(catalogue runtime, why this version): explicit, else Numerai's live default, else the catalogue's."""
     from numerai_mcp.harness.catalogue import load_catalogue
 
     if python_version not in (None, "", "auto"):
         return load_catalogue(cache_dir).get(str(python_version)), "requested"
-    from numerai_mcp.api.blocking import live_image_rows_or_none
-
-    catalogue = load_catalogue(cache_dir, live_images=live_image_rows_or_none(settings))
+    catalogue = load_catalogue(cache_dir, live_images=facts.images)
     return catalogue.default, f"default from {catalogue.default_source}"
 
 
@@ -232,11 +230,11 @@ def _read_result(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _needs_probe_files(manifest: dict[str, Any], settings: Settings | None) -> bool:
+def _needs_probe_files(manifest: dict[str, Any], facts: NumeraiFacts) -> bool:
     """Synthetic live files are ours to write only when the harness could not supply the benchmark
-    column: it synthesises only Numerai's usual benchmark names, and real files need credentials."""
+    column: it synthesises only Numerai's usual benchmark names, and Numerai's real files are not here."""
     column = manifest.get("benchmark_column")
-    if column is None or (settings is not None and settings.credentials is not None):
+    if column is None or facts.live is not None:
         return False
     from numerai_mcp.harness.livedata import BENCHMARK_COLUMNS
 
@@ -244,7 +242,7 @@ def _needs_probe_files(manifest: dict[str, Any], settings: Settings | None) -> b
 
 
 def _validate(path: Path, python: str, manifest: dict[str, Any], result: dict[str, Any], cache: Path,
-              settings: Settings | None, progress: ProgressFn) -> Verdict:
+              facts: NumeraiFacts, progress: ProgressFn) -> Verdict:
     from numerai_mcp.harness.validate import validate_pickle
 
     features = [f for f in manifest["features"] if f != manifest.get("benchmark_column")]
@@ -252,7 +250,7 @@ def _validate(path: Path, python: str, manifest: dict[str, Any], result: dict[st
     live = Path(files["live"]) if files else None
     bench = Path(files["benchmarks"]) if files else None
     return validate_pickle(path, python_version=python, live_data=live, benchmark_data=bench, cache_dir=cache,
-                           settings=settings, features=features, progress=progress)
+                           facts=facts, features=features, progress=progress)
 
 
 # ------------------------------------------------------------------------------ reporting

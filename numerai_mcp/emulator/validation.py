@@ -108,14 +108,12 @@ def harness_validator(ctx: ValidatorContext) -> Validator:
     """Validate with the project's harness, on the emulator's own live files."""
 
     def validate(path: Path, python_version: str, data_version: str) -> ValidationOutcome:
-        from numerai_mcp.config import Settings
         from numerai_mcp.harness.validate import validate_pickle
 
         live, bench = ctx.datasets.live_files(data_version)
+        # no NumeraiFacts: the harness calls no API by itself, and the emulator gives it its own live files
         wanted = {"python_version": python_version, "live_data": live, "benchmark_data": bench,
-                  "backend": "local", "timeout_s": ctx.timeout_s, "cache_dir": harness_cache(ctx),
-                  # no credentials: the harness must never call an API from inside the emulator
-                  "settings": Settings(credentials=None)}
+                  "backend": "local", "timeout_s": ctx.timeout_s, "cache_dir": harness_cache(ctx)}
         accepted = inspect.signature(validate_pickle).parameters
         try:
             verdict = validate_pickle(path, **{k: v for k, v in wanted.items() if k in accepted})

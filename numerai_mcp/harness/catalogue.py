@@ -8,7 +8,7 @@ present. The default version comes from the live API's `default` flag when the c
 it, else from the last update, else from this catalogue (3.12). Every runtime says where
 its pins came from (`pins_source`) so a verdict can name the list it used.
 
-Cache layout (written by `runtimes_cli`, read here):
+Cache layout (written by `numerai-mcp runtimes update`, read here):
     <cache_dir>/runtimes/pins/py3.12-<tag>.txt   requirements.txt of numerai-predict@<tag>
     <cache_dir>/runtimes/images.json             last computePickleDockerImages rows + fetch time
 """

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, crash_checks, fix_for, numerai_sequence, strict_fix
 from numerai_mcp.harness.predictions import UnreadablePredictions, numerai_failure, read_summary, strict_results
 from numerai_mcp.harness.verdict import Check
@@ -32,7 +33,6 @@ from numerai_mcp.harness.watchdog import Breach
 if TYPE_CHECKING:
     import httpx
 
-    from numerai_mcp.config import Settings
     from numerai_mcp.harness.catalogue import Runtime
     from numerai_mcp.harness.sandbox import Limits
 
@@ -259,7 +259,7 @@ def output_checks(out: Path, ctx: RunContext) -> tuple[list[Check], str | None]:
 
 
 def _prepare_data(client: httpx.Client, ref: str, work: Path, limits: Limits, cache_dir: Path,
-                  live_data: Path | None, benchmark_data: Path | None, settings: Settings | None,
+                  live_data: Path | None, benchmark_data: Path | None, facts: NumeraiFacts,
                   features: Sequence[str]) -> tuple[Path, Path, str]:
     """Host paths of live + benchmark files, and where they came from. Synthetic data is written
     by the image itself, so the host needs no pandas."""
@@ -267,11 +267,9 @@ def _prepare_data(client: httpx.Client, ref: str, work: Path, limits: Limits, ca
 
     if live_data is not None and benchmark_data is not None:
         return Path(live_data), Path(benchmark_data), f"user files {live_data} and {benchmark_data}"
-    why = "no API settings given"
-    if live_data is None and settings is not None:
-        downloaded, why = livedata.numerai_live_data(settings, cache_dir)
-        if downloaded is not None:
-            return downloaded.live, Path(benchmark_data or downloaded.benchmarks), downloaded.source
+    why, downloaded = facts.live_unavailable, facts.live
+    if live_data is None and downloaded is not None:
+        return downloaded.live, Path(benchmark_data or downloaded.benchmarks), downloaded.source
     names = list(dict.fromkeys(features)) or livedata.default_feature_names()
     spec = {"seed": 0, "rows": livedata.SYNTHETIC_ROWS, "features": names,
             "benchmarks": list(livedata.BENCHMARK_COLUMNS), "bench": "/gen/live_benchmark_models.parquet"}
@@ -293,7 +291,7 @@ def _prepare_data(client: httpx.Client, ref: str, work: Path, limits: Limits, ca
 
 def run_in_docker(path: Path, target: Runtime, *, ctx: RunContext, limits: Limits, cache_dir: Path,
                   live_data: Path | None = None, benchmark_data: Path | None = None,
-                  settings: Settings | None = None, features: Sequence[str] = (),
+                  facts: NumeraiFacts = NO_FACTS, features: Sequence[str] = (),
                   timings: dict[str, float] | None = None, progress: Any = None) -> DockerRun:
     """Run the pickle in Numerai's image; raise DockerUnavailableError when no engine answers."""
     timings = timings if timings is not None else {}
@@ -311,7 +309,7 @@ def run_in_docker(path: Path, target: Runtime, *, ctx: RunContext, limits: Limit
             _ensure_image(client, ref, say)
             timings["provision"] = round(time.perf_counter() - started, 4)
             live, bench, source = _prepare_data(client, ref, work, limits, cache_dir, live_data, benchmark_data,
-                                                settings, features)
+                                                facts, features)
             model_dir, out = work / "model", work / "out"
             model_dir.mkdir()
             out.mkdir()

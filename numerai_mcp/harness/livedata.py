@@ -1,10 +1,8 @@
 """Live data for a validation run: the user's files, Numerai's current files, or synthetic.
 
-Order: files the user gives; else the real `live.parquet` / `live_benchmark_models.parquet`
-of the current round through the API's `dataset` query, downloaded once per round into the
-cache (a short timeout, and an unreachable API is remembered for a few minutes, so offline
-validation stays fast); else synthetic files shaped like Numerai's (index `id`, `era` "X",
-`data_type` "live", int8 features 0–4, benchmark columns in (0, 1)).
+Order: files the user gives; else Numerai's real files of the current round (downloaded by the caller,
+see api.datasets.current_live_files, and handed in through NumeraiFacts); else synthetic files shaped like
+Numerai's (index `id`, `era` "X", `data_type` "live", int8 features 0–4, benchmark columns in (0, 1)).
 
 The server process may not have pandas, so parquet files are written by a small script run
 with an interpreter that has it (the target runtime), never by importing pandas here.
@@ -19,16 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from numerai_mcp.api.blocking import run_coroutine
-
 if TYPE_CHECKING:
-    from numerai_mcp.config import Settings
     from numerai_mcp.harness.runtime import LocalRuntime
 
 DEFAULT_DATA_VERSION = "v5.2"
@@ -161,73 +155,3 @@ def user_live_data(live: Path | None, benchmarks: Path | None) -> tuple[Path | N
         if path is not None and Path(path).suffix.lower() != ".parquet":
             raise ValueError(f"The {label} file {path} is not a .parquet file; Numerai's runner reads parquet.")
     return (Path(live) if live else None, Path(benchmarks) if benchmarks else None)
-
-
-# ------------------------------------------------------------------ Numerai's current files
-
-
-def _unreachable_marker(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "livedata" / "unreachable.json"
-
-
-def _recently_unreachable(cache_dir: Path, api_url: str) -> bool:
-    try:
-        data = json.loads(_unreachable_marker(cache_dir).read_text())
-    except (OSError, ValueError):
-        return False
-    return data.get("url") == api_url and time.time() - float(data.get("at", 0)) < UNREACHABLE_TTL_S
-
-
-def _remember_unreachable(cache_dir: Path, api_url: str) -> None:
-    marker = _unreachable_marker(cache_dir)
-    _mkdir(marker.parent)
-    marker.write_text(json.dumps({"url": api_url, "at": time.time()}))
-
-
-async def _download_current(settings: Settings, folder_for_round, data_version: str,  # type: ignore[no-untyped-def]
-                            timeout_s: float) -> LiveData:
-    import httpx
-
-    from numerai_mcp.api import operations
-    from numerai_mcp.api.client import NumeraiClient
-
-    quick = replace(settings, request_timeout=timeout_s, max_retries=0)
-    names = (f"{data_version}/live.parquet", f"{data_version}/live_benchmark_models.parquet")
-    async with NumeraiClient(quick, use_settings_credentials=False) as client:
-        round_number = await operations.current_round(client)
-        folder: Path = folder_for_round(round_number)
-        targets = (folder / "live.parquet", folder / "live_benchmark_models.parquet")
-        label = f"Numerai {names[0]} (round {round_number if round_number is not None else 'unknown'}"
-        if all(t.is_file() for t in targets):
-            return LiveData(targets[0], targets[1], label + ", cached)")
-        _mkdir(folder)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, read=max(timeout_s, 60.0))) as http:
-            for name, target in zip(names, targets):
-                url = await operations.dataset_url(client, name, round_number=round_number)
-                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                async with http.stream("GET", url) as response:
-                    response.raise_for_status()
-                    with open(tmp, "wb") as handle:
-                        async for chunk in response.aiter_bytes(1 << 20):
-                            handle.write(chunk)
-                os.replace(tmp, target)
-    return LiveData(targets[0], targets[1], label + ", downloaded)")
-
-
-def numerai_live_data(settings: Settings, cache_dir: Path, *, data_version: str = DEFAULT_DATA_VERSION,
-                      timeout_s: float = DOWNLOAD_TIMEOUT_S) -> tuple[LiveData | None, str | None]:
-    """Numerai's current live files (cached per round), or (None, why not)."""
-    from numerai_mcp.redact import redact
-
-    if _recently_unreachable(cache_dir, settings.api_url):
-        return None, f"the API at {settings.api_url} was unreachable a few minutes ago"
-    base = Path(cache_dir) / "livedata" / data_version
-
-    def folder_for_round(round_number: int | None) -> Path:
-        return base / (f"round-{round_number}" if round_number is not None else time.strftime("day-%Y%m%d"))
-
-    try:
-        return run_coroutine(lambda: _download_current(settings, folder_for_round, data_version, timeout_s)), None
-    except Exception as exc:  # any failure falls back to synthetic data; the verdict says why
-        _remember_unreachable(cache_dir, settings.api_url)
-        return None, redact(f"{type(exc).__name__}: {exc}")[:300]

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from numerai_mcp.api.blocking import live_image_rows_or_none
+from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, local_checks
 from numerai_mcp.harness.runner_report import RunnerReport, parse_status
 from numerai_mcp.harness.verdict import Check, Verdict, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
-    from numerai_mcp.config import Settings
     from numerai_mcp.harness.catalogue import Runtime
     from numerai_mcp.harness.livedata import LiveData
     from numerai_mcp.harness.runtime import LocalRuntime
@@ -124,7 +123,7 @@ def _scan_summary(report: Any) -> str:
 # ------------------------------------------------------------------ python version
 
 
-def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, settings: Settings | None,
+def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, facts: NumeraiFacts,
                    ) -> tuple[Runtime, str | None]:
     """(catalogue runtime, detected version label)."""
     from numerai_mcp.harness.catalogue import load_catalogue
@@ -132,7 +131,7 @@ def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, s
     detected = report.python_versions if report is not None else []
     detected_label = " or ".join(detected) if detected else None
     explicit = requested not in (None, "", "auto")
-    catalogue = load_catalogue(cache_dir, live_images=None if explicit else live_image_rows_or_none(settings))
+    catalogue = load_catalogue(cache_dir, live_images=None if explicit else facts.images)
     if explicit:
         return catalogue.get(str(requested)), detected_label
     supported = [v for v in detected if v in catalogue.runtimes]
@@ -147,7 +146,7 @@ def _choose_python(requested: str | None, report: Any | None, cache_dir: Path, s
 
 
 def _live_data(runtime: LocalRuntime | None, cache_dir: Path, live: Path | None, bench: Path | None,
-               features: Sequence[str], settings: Settings | None, scratch: Path) -> LiveData:
+               features: Sequence[str], facts: NumeraiFacts, scratch: Path) -> LiveData:
     from numerai_mcp.harness import livedata
 
     live, bench = livedata.user_live_data(live, bench)
@@ -159,13 +158,12 @@ def _live_data(runtime: LocalRuntime | None, cache_dir: Path, live: Path | None,
         else:
             source += f" and {bench}"
         return livedata.LiveData(live, bench, source)
-    why = "no API settings given"
-    if settings is not None:
-        downloaded, why = livedata.numerai_live_data(settings, cache_dir)
-        if downloaded is not None:
-            if bench is not None:
-                return livedata.LiveData(downloaded.live, bench, f"{downloaded.source} with user file {bench}")
-            return downloaded
+    why = facts.live_unavailable
+    downloaded = facts.live
+    if downloaded is not None:
+        if bench is not None:
+            return livedata.LiveData(downloaded.live, bench, f"{downloaded.source} with user file {bench}")
+        return downloaded
     synthetic = livedata.synthetic_live_data(cache_dir, features=features, runtime=runtime)
     source = f"{synthetic.source}; Numerai's files not used: {why}"
     if bench is not None:
@@ -313,7 +311,7 @@ def _summary(passed: bool, checks: list[Check], python: str, runtime_label: str,
 def validate_pickle(path: Path, *, python_version: str | None = None, live_data: Path | None = None,
                     benchmark_data: Path | None = None, backend: Backend = "auto", timeout_s: float | None = None,
                     memory_bytes: int | None = None, allow_unsafe: bool = False, cache_dir: Path | None = None,
-                    settings: Settings | None = None, features: Sequence[str] | None = None,
+                    facts: NumeraiFacts = NO_FACTS, features: Sequence[str] | None = None,
                     progress: ProgressFn | None = None) -> Verdict:
     """Run the pickle at `path` as numerai_predict_py_3_X would and return the Verdict (also remembered)."""
     from numerai_mcp.harness import livedata, verdict_store
@@ -331,14 +329,14 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
         parse_python_version(str(python_version))  # a malformed version fails before anything runs
     livedata.user_live_data(live_data, benchmark_data)
     if cache_dir is None:
-        cache_dir = settings.cache_dir if settings is not None else _default_cache_dir()
+        cache_dir = _default_cache_dir()
     cache_dir = Path(cache_dir)
 
     report_progress(0, 5, "scanning the pickle")
     mark = time.perf_counter()
     report, unavailable = _scan(path)
     mark = clock.add("scan", mark)
-    target, detected = _choose_python(python_version, report, cache_dir, settings)
+    target, detected = _choose_python(python_version, report, cache_dir, facts)
     limits = Limits(memory_bytes=memory_bytes or NUMERAI_MEMORY_BYTES, wall_s=timeout_s or NUMERAI_WALL_S)
     ctx = RunContext(python_used=target.python, built_with=list(report.python_versions) if report else [],
                      numpy_pin=target.pin("numpy"), memory_bytes=limits.memory_bytes, wall_s=limits.wall_s,
@@ -387,7 +385,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     if use_docker:
         report_progress(1, 5, f"running {target.docker_ref} in Docker")
         run = docker_backend.run_in_docker(path, target, ctx=ctx, limits=limits, cache_dir=cache_dir,
-                                           live_data=live_data, benchmark_data=benchmark_data, settings=settings,
+                                           live_data=live_data, benchmark_data=benchmark_data, facts=facts,
                                            features=feature_names, timings=clock.timings,
                                            progress=lambda message: report_progress(2, 5, message))
         checks += run.checks
@@ -407,7 +405,7 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
 
     scratch_dir = Path(tempfile.mkdtemp(prefix="validate-", dir=scratch))
     try:
-        data = _live_data(runtime, cache_dir, live_data, benchmark_data, feature_names, settings, scratch_dir)
+        data = _live_data(runtime, cache_dir, live_data, benchmark_data, feature_names, facts, scratch_dir)
         mark = clock.add("live_data", mark)
         report_progress(3, 5, f"running predict in the sandbox on {data.source.split(';')[0]}")
         for _attempt in range(3):

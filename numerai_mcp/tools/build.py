@@ -15,6 +15,8 @@ from pydantic import Field
 
 from numerai_mcp.api.models import ApiModel
 from numerai_mcp.config import Settings
+from numerai_mcp.facts import gather_facts
+from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.paths import check_input_path, check_output_file
 from numerai_mcp.tools.validate import VerdictView, next_step_for, verdict_view
@@ -51,11 +53,13 @@ class BuildPickleResult(ApiModel):
     next_step: str
 
 
-def run_build(settings: Settings, bundle: Path, output: Path, progress: Any, **options: Any) -> Any:
+def run_build(settings: Settings, bundle: Path, output: Path, progress: Any, *, facts: NumeraiFacts,
+              **options: Any) -> Any:
     from numerai_mcp.bundle.build import build_pickle
 
     try:
-        return build_pickle(bundle, output, cache_dir=settings.cache_dir, settings=settings, progress=progress, **options)
+        return build_pickle(bundle, output, cache_dir=settings.cache_dir, facts=facts,
+                            allowed_roots=settings.allowed_roots, progress=progress, **options)
     except (ValueError, RuntimeError) as exc:  # bad bundle, unknown version, missing interpreter, failed build
         raise ToolError(str(exc)) from None
 
@@ -73,9 +77,11 @@ async def build_pickle_tool(
     output = check_output_file(outputPath, settings)
     if output.exists() and not overwrite:
         raise ToolError(f"outputPath {output} already exists; choose another name or pass overwrite=true.")
+    python = pythonVersion.strip() or "auto"
     with caller_settings(ctx) as as_caller:
-        call = functools.partial(run_build, as_caller, bundle, output, thread_progress(ctx),
-                                 python_version=pythonVersion.strip() or "auto", validate=validate)
+        facts = await gather_facts(as_caller, images=python == "auto", live=validate)
+        call = functools.partial(run_build, as_caller, bundle, output, thread_progress(ctx), facts=facts,
+                                 python_version=python, validate=validate)
         result = await anyio.to_thread.run_sync(call)
     data = result.model_dump(exclude={"verdict"})
     if result.verdict is not None:

@@ -7,10 +7,12 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from numerai_mcp.facts import gather_facts
 from numerai_mcp.harness.verdict import Verdict
 from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.validate import run_validation
@@ -22,9 +24,10 @@ async def clear(ctx: Context[Any, Any], path: Path, *, skip_validation: bool) ->
     progress = thread_progress(ctx)
     with caller_settings(ctx) as settings:
 
-        def validate(file: Path, python: str | None) -> Verdict:
+        def validate(file: Path, python: str | None) -> Verdict:  # in a worker thread
             progress(0, None, "no verdict for this file and its Python yet: validating it first")
-            return run_validation(settings, file, progress, python_version=python)
+            facts = anyio.from_thread.run(functools.partial(gather_facts, settings, images=python is None, live=True))
+            return run_validation(settings, file, progress, facts=facts, python_version=python)
 
         call = functools.partial(clear_for_upload, path, cache_dir=settings.cache_dir,
                                  skip_validation=skip_validation, validate=validate)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, Resolve
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from numerai_mcp.api import operations as ops
 from numerai_mcp.api.models import ApiModel
+from numerai_mcp.api.slots import SlotRuleError, check_model_name, check_tournament, create_slot
 from numerai_mcp.config import CLASSIC_TOURNAMENT, Settings
 from numerai_mcp.tools.common import api_client, tool_errors
 from numerai_mcp.tools.confirm import CONFIRMED, Answer, Confirmation, ask, require_confirmation
-
-MAX_NAME_LENGTH = 20
-# "username-safe" (numerai-api.md §2.3): letters, digits and underscores.
-_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 DESCRIPTION = """Create a new Numerai Classic model slot (tournament 8) and return its id.
 
@@ -40,30 +34,13 @@ class CreatedModel(ApiModel):
     next_step: str
 
 
-def check_model_name(name: str) -> str:
-    """Local checks that need no network: a clear message beats a server round trip."""
-    cleaned = name.strip()
-    if not cleaned:
-        raise ToolError("name is empty: pass the model name to create (letters, digits, underscores).")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise ToolError(f"name {cleaned!r} has {len(cleaned)} characters; Numerai allows at most {MAX_NAME_LENGTH}.")
-    if not _NAME.match(cleaned):
-        bad = sorted({c for c in cleaned if not re.match(r"[A-Za-z0-9_]", c)})
-        raise ToolError(
-            f"name {cleaned!r} contains {''.join(bad)!r}; use only letters, digits and underscores "
-            f"(e.g. {re.sub(r'[^A-Za-z0-9_]', '_', cleaned)[:MAX_NAME_LENGTH]!r})."
-        )
-    return cleaned
-
-
 async def _ask_create(name: str, tournament: int, confirm: bool, ctx: Context[Any, Any],
                       ) -> Confirmation | Elicit[Confirmation] | None:
     try:
         cleaned = check_model_name(name)
-    except ToolError:
+        check_tournament(tournament)
+    except SlotRuleError:
         return CONFIRMED  # a malformed call: the body refuses it without bothering the user
-    if tournament != CLASSIC_TOURNAMENT:
-        return CONFIRMED
     return ask(ctx, confirm, f"Create the Numerai model slot {cleaned!r}? A slot cannot be deleted through the API.")
 
 
@@ -74,37 +51,22 @@ async def create_model(
     tournament: Annotated[int, Field(description="Tournament id; model uploads exist only in Numerai Classic (8).")] = CLASSIC_TOURNAMENT,
     confirm: Annotated[bool, Field(description="true once the user agreed to create this slot (needed when the client cannot ask the user itself).")] = False,
 ) -> CreatedModel:
-    cleaned = check_model_name(name)
-    if tournament != CLASSIC_TOURNAMENT:
-        raise ToolError(f"tournament {tournament} does not support model uploads; use tournament=8 (Numerai Classic).")
+    with tool_errors():
+        cleaned = check_model_name(name)
+        check_tournament(tournament)
     require_confirmation(answer, why="A model slot cannot be deleted through the API once created",
                          retry_hint=f"name={cleaned!r}")
     with tool_errors():
         async with api_client(ctx) as client:
             client.require_credentials()
-            account = await ops.account(client)
-            if any(m.name.lower() == cleaned.lower() for m in account.models):
-                existing = next(m for m in account.models if m.name.lower() == cleaned.lower())
-                raise ToolError(
-                    f"You already have a model named {existing.name!r} (id {existing.id}); "
-                    "use that modelId with upload_model instead of creating it again."
-                )
-            used = len(account.models)
-            if account.max_model_slots is not None and used >= account.max_model_slots:
-                raise ToolError(
-                    f"All {account.max_model_slots} model slots of {account.username!r} are in use; "
-                    "free one on numer.ai or reuse an existing slot (list them with graphql_query)."
-                )
-            if not await ops.model_name_available(client, cleaned, tournament):
-                raise ToolError(f"The name {cleaned!r} is taken on Numerai; choose another.")
-            created = await ops.add_model(client, cleaned, tournament)
+            slot = await create_slot(client, cleaned, tournament)
     return CreatedModel(
-        id=created.id,
-        name=created.name,
-        tournament=created.tournament or tournament,
-        slots_used=used + 1,
-        max_model_slots=account.max_model_slots,
-        next_step=f"Build or validate the pickle, then upload_model operation='upload' with modelId={created.id!r}.",
+        id=slot.model.id,
+        name=slot.model.name,
+        tournament=slot.model.tournament or tournament,
+        slots_used=slot.slots_used,
+        max_model_slots=slot.max_model_slots,
+        next_step=f"Build or validate the pickle, then upload_model operation='upload' with modelId={slot.model.id!r}.",
     )
 
 

@@ -15,6 +15,8 @@ from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from numerai_mcp.config import Settings
+from numerai_mcp.facts import gather_facts
+from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.harness.verdict import Check, Verdict
 from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
 from numerai_mcp.tools.paths import check_input_file
@@ -59,12 +61,12 @@ def next_step_for(verdict: Verdict, path: Path) -> str:
             "with build_pickle.")
 
 
-def run_validation(settings: Settings, path: Path, progress: Any, **options: Any) -> Verdict:
+def run_validation(settings: Settings, path: Path, progress: Any, *, facts: NumeraiFacts, **options: Any) -> Verdict:
     """Synchronous core call with argument errors turned into tool errors (runs in a worker thread)."""
     from numerai_mcp.harness.validate import validate_pickle
 
     try:
-        return validate_pickle(path, cache_dir=settings.cache_dir, settings=settings, progress=progress, **options)
+        return validate_pickle(path, cache_dir=settings.cache_dir, facts=facts, progress=progress, **options)
     except (ValueError, RuntimeError) as exc:  # bad arguments, unknown version, missing interpreter
         raise ToolError(str(exc)) from None
 
@@ -83,10 +85,12 @@ async def validate_pickle_tool(
     path = check_input_file(localPath, settings)
     live = check_input_file(liveData, settings, what="liveData", suffixes=(".parquet",), max_bytes=None) if liveData else None
     bench = check_input_file(benchmarkData, settings, what="benchmarkData", suffixes=(".parquet",), max_bytes=None) if benchmarkData else None
+    python = None if pythonVersion.strip().lower() in ("", "auto") else pythonVersion.strip()
     with caller_settings(ctx) as as_caller:
+        await ctx.report_progress(0, None, "asking Numerai for the default runtime and the current live data")
+        facts = await gather_facts(as_caller, images=python is None, live=live is None)
         call = functools.partial(
-            run_validation, as_caller, path, thread_progress(ctx),
-            python_version=None if pythonVersion.strip().lower() in ("", "auto") else pythonVersion.strip(),
+            run_validation, as_caller, path, thread_progress(ctx), facts=facts, python_version=python,
             live_data=live, benchmark_data=bench, backend=backend, timeout_s=timeoutSeconds, allow_unsafe=allowUnsafe,
         )
         verdict = await anyio.to_thread.run_sync(call)

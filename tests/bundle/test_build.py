@@ -198,16 +198,14 @@ def test_bad_bundles_fail_before_anything_is_written(test_cache_dir: Path, tmp_p
 
 
 def test_paths_outside_the_allowed_roots_are_refused(tmp_path: Path) -> None:
-    from numerai_mcp.config import Settings
-
     inside, outside = tmp_path / "inside", tmp_path / "outside"
     inside.mkdir(), outside.mkdir()
     bundle = export({"coef": np.ones(len(FEATURES)), "intercept": 0.0}, FEATURES, outside / "b.npz")
-    settings = Settings(allowed_roots=(inside.resolve(),), cache_dir=tmp_path / "unused-cache")
+    roots, cache = (inside.resolve(),), tmp_path / "unused-cache"
     with pytest.raises(ValueError, match="the bundle path .* lies outside the allowed roots"):
-        build_pickle(bundle, inside / "m.pkl", settings=settings)
+        build_pickle(bundle, inside / "m.pkl", allowed_roots=roots, cache_dir=cache)
     with pytest.raises(ValueError, match="the output path .* lies outside the allowed roots"):
-        build_pickle(bundle.rename(inside / "b.npz"), outside / "m.pkl", settings=settings)
+        build_pickle(bundle.rename(inside / "b.npz"), outside / "m.pkl", allowed_roots=roots, cache_dir=cache)
     assert not (tmp_path / "unused-cache").exists()  # refused before anything was provisioned
 
 
@@ -229,12 +227,15 @@ def test_auto_version_is_numerai_live_default_or_the_catalogue_default(emulator,
     from numerai_mcp.api.credentials import Credentials
     from numerai_mcp.config import Settings
 
+    from numerai_mcp.facts import gather_facts_blocking
+
     live_settings = Settings(api_url=emulator.url, credentials=Credentials.parse(emulator.auth), cache_dir=test_cache_dir)
-    target, source = resolve_target("auto", test_cache_dir, live_settings)
+    live = gather_facts_blocking(live_settings, images=True, live=False)
+    target, source = resolve_target("auto", test_cache_dir, live)
     assert target.python == "3.12" and "live API" in source
-    target, source = resolve_target("auto", test_cache_dir, Settings(api_url=emulator.url, cache_dir=test_cache_dir))
+    target, source = resolve_target("auto", test_cache_dir)
     assert target.python == "3.12" and source == "default from catalogue"
-    target, source = resolve_target("py3.11", test_cache_dir, live_settings)
+    target, source = resolve_target("py3.11", test_cache_dir, live)
     assert target.python == "3.11" and source == "requested"
 
 

@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bundle_and_build_import_without_numpy() -> None:
-    code = ("import sys, numerai_mcp.bundle, numerai_mcp.bundle.build, numerai_mcp.bundle.cli; "
+    code = ("import sys, numerai_mcp.bundle, numerai_mcp.bundle.build, numerai_mcp.commands.build; "
             "heavy = sorted(m for m in ('numpy', 'pandas', 'torch', 'lightgbm', 'sklearn') if m in sys.modules); "
             "print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -1,17 +1,15 @@
-"""Live data: synthetic files shaped like Numerai's, user files, and the real download path
-(against the emulator process over HTTP), with a fast fallback when the API is unreachable."""
+"""Live data: synthetic files shaped like Numerai's, and user files. (Numerai's real files are fetched by the
+callers: tests/test_facts.py.)"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from numerai_mcp.config import Settings
 from numerai_mcp.harness import livedata
-from numerai_mcp.harness.livedata import numerai_live_data, synthetic_live_data, write_synthetic_live_files
+from numerai_mcp.harness.livedata import synthetic_live_data, write_synthetic_live_files
 
 
 def test_synthetic_files_look_like_numerais(tmp_path: Path, runtime312) -> None:  # type: ignore[no-untyped-def]
@@ -62,36 +60,3 @@ def test_user_files_are_checked(tmp_path: Path) -> None:
     text.write_text("id,era\n")
     with pytest.raises(ValueError, match="not a .parquet file"):
         livedata.user_live_data(text, None)
-
-
-def test_unreachable_api_falls_back_fast_and_is_remembered(tmp_path: Path) -> None:
-    settings = Settings(api_url="http://127.0.0.1:9", cache_dir=tmp_path)
-    started = time.perf_counter()
-    data, why = numerai_live_data(settings, tmp_path, timeout_s=2)
-    assert data is None and why and time.perf_counter() - started < 5
-    data, why = numerai_live_data(settings, tmp_path)
-    assert data is None and "unreachable a few minutes ago" in why
-
-
-@pytest.mark.slow
-def test_downloads_current_files_from_the_api_once_per_round(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(api_url=emulator.url, cache_dir=tmp_path)
-    data, why = numerai_live_data(settings, tmp_path, timeout_s=30)
-    assert data is not None, why
-    assert data.source.startswith("Numerai v5.2/live.parquet (round ") and data.source.endswith("downloaded)")
-    live = pd.read_parquet(data.live)
-    assert live.index.name == "id" and {"era", "data_type"} <= set(live.columns)
-    assert pd.read_parquet(data.benchmarks).index.equals(live.index)
-    again, _ = numerai_live_data(settings, tmp_path, timeout_s=30)
-    assert again is not None and again.live == data.live and again.source.endswith("cached)")
-
-
-@pytest.mark.slow
-def test_validate_uses_the_downloaded_files(emulator, fixture_pickle: Path, test_cache_dir: Path,  # type: ignore[no-untyped-def]
-                                            tmp_path: Path) -> None:
-    from numerai_mcp.harness.validate import validate_pickle
-
-    settings = Settings(api_url=emulator.url, cache_dir=tmp_path)
-    verdict = validate_pickle(fixture_pickle, settings=settings, cache_dir=test_cache_dir)
-    assert verdict.live_data_source.startswith("Numerai v5.2/live.parquet (round "), verdict.live_data_source
-    assert verdict.passed, verdict.summary

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from numerai_mcp.harness.catalogue import LIVE_DEFAULT_SOURCE, SUPPORTED_PYTHONS, load_catalogue
-from numerai_mcp.harness.runtimes_cli import main, pin_changes
+from numerai_mcp.commands.runtimes import main, pin_changes
 
 if TYPE_CHECKING:
     from numerai_mcp.emulator.control import EmulatorHandle

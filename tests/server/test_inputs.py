@@ -9,10 +9,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from numerai_mcp.api.deploy import MAX_PAGE_CHARS, page_logs
 from numerai_mcp.api.models import LogLine
+from numerai_mcp.api.slots import SlotRuleError, check_model_name
 from numerai_mcp.config import Settings
 from numerai_mcp.pyversion import find_python_version
 from numerai_mcp.tools.graphql import check_document
-from numerai_mcp.tools.models import check_model_name
 from numerai_mcp.tools.paths import check_input_file, check_output_file
 
 
@@ -92,7 +92,7 @@ def test_graphql_documents_are_judged_by_parsing() -> None:
     [("", "empty"), ("a" * 21, "at most 20"), ("my-model", "contains '-'"), ("my model!", "contains")],
 )
 def test_model_names_are_checked_locally(name: str, message: str) -> None:
-    with pytest.raises(ToolError, match=message):
+    with pytest.raises(SlotRuleError, match=message):
         check_model_name(name)
     assert check_model_name(" good_name_1 ") == "good_name_1"
 

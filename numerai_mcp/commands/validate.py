@@ -64,7 +64,7 @@ def _one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def validate_main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Entry point of `numerai-mcp validate`."""
     parser = _parser()
     try:
@@ -72,6 +72,7 @@ def validate_main(argv: list[str]) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     from numerai_mcp.config import Settings
+    from numerai_mcp.facts import gather_facts_blocking
     from numerai_mcp.harness.validate import validate_pickle
     from numerai_mcp.redact import redact
 
@@ -81,11 +82,15 @@ def validate_main(argv: list[str]) -> int:
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
+        if not args.pickle.is_file():  # before anything is fetched
+            raise ValueError(f"No file at {args.pickle}: pass the path of the predict pickle to validate.")
         settings = Settings.from_env(strict_credentials=False)  # validation needs no key
+        progress(0, None, "asking Numerai for the default runtime and the current live data")
+        facts = gather_facts_blocking(settings, images=args.python in ("", "auto"), live=args.live_data is None)
         verdict = validate_pickle(
             args.pickle, python_version=args.python, live_data=args.live_data, benchmark_data=args.benchmark_data,
-            backend=args.backend, timeout_s=args.timeout, allow_unsafe=args.allow_unsafe, settings=settings,
-            memory_bytes=int(args.memory_mb * 1024**2) if args.memory_mb else None,
+            backend=args.backend, timeout_s=args.timeout, allow_unsafe=args.allow_unsafe, facts=facts,
+            cache_dir=settings.cache_dir, memory_bytes=int(args.memory_mb * 1024**2) if args.memory_mb else None,
             progress=progress,
         )
     except ValueError as exc:  # bad arguments: unknown version, missing file, …

@@ -39,10 +39,17 @@ def main(argv: list[str]) -> int:
     from numerai_mcp.bundle.build import BuildError, build_pickle
     from numerai_mcp.bundle.fileformat import BundleError
     from numerai_mcp.config import Settings
+    from numerai_mcp.facts import gather_facts_blocking
 
     try:
+        if not args.bundle.is_file():  # before anything is fetched
+            raise BundleError(f"bundle not found: {args.bundle}. Export one first: "
+                              "numerai_mcp.bundle.export(model, features, path).")
+        settings = Settings.from_env(strict_credentials=False)  # a build needs no key
+        facts = gather_facts_blocking(settings, images=args.python in ("", "auto"), live=not args.no_validate)
         result = build_pickle(args.bundle, args.output, python_version=args.python, validate=not args.no_validate,
-                              settings=Settings.from_env(strict_credentials=False), progress=None if args.json else _print_progress)
+                              cache_dir=settings.cache_dir, facts=facts, allowed_roots=settings.allowed_roots,
+                              progress=None if args.json else _print_progress)
     except BundleError as exc:
         print(f"numerai-mcp build: bad bundle: {redact(exc)}", file=sys.stderr)
         return 2

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from numerai_mcp.api.blocking import docker_image_rows
 from numerai_mcp.harness.catalogue import (
     KEY_DISTRIBUTIONS,
     SUPPORTED_PYTHONS,
@@ -261,6 +260,14 @@ def _base_url(explicit: str | None) -> str:
     return url
 
 
+def _image_rows(settings: Any) -> list[dict[str, Any]]:
+    import asyncio
+
+    from numerai_mcp.facts import docker_image_rows
+
+    return asyncio.run(docker_image_rows(settings))
+
+
 def _settings() -> Any:
     from numerai_mcp.config import Settings
 
@@ -273,7 +280,7 @@ def _list(args: argparse.Namespace, cache_dir: Path) -> int:
         from numerai_mcp.api.errors import NumeraiError
 
         try:
-            rows = docker_image_rows(_settings())
+            rows = _image_rows(_settings())
         except NumeraiError as exc:
             problem = f"could not read the live images ({exc}); showing the catalogue"
     catalogue = load_catalogue(cache_dir, live_images=rows)
@@ -298,7 +305,7 @@ def _update(args: argparse.Namespace, cache_dir: Path) -> int:
 
         settings = _settings()
         try:
-            rows = docker_image_rows(settings)
+            rows = _image_rows(settings)
         except NumeraiError as exc:
             _fail(f"could not read the live images from {settings.api_url}: {_sentence(str(exc))} The shipped and "
                   "cached pin lists stay in use. Retry when the API answers (check NUMERAI_MCP_AUTH), or pass "
