@@ -143,7 +143,7 @@ def _model_predictions(model: Any, parts: ModelParts, manifest: dict[str, Any], 
             bench = None
             if spec["benchmark_column"] is not None:
                 bench = frame[[spec["benchmark_column"]]]
-            raw = make_predict(dict(spec, transform="none"))(frame, bench)["prediction"].to_numpy()
+            raw = make_predict(dict(spec, transform="none", require_era=False))(frame, bench)["prediction"].to_numpy()
         elif framework == "torch":
             import torch
 
