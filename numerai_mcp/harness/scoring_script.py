@@ -134,9 +134,7 @@ def _score_era(tools, pd, request, era, predictions, bench_frame):
     t = target[usable].rename("target")
     row["corr"] = _finite(tools.numerai_corr(p.to_frame(), t).iloc[0])
     if request.get("exposure", True):
-        features = frame[request["features"]][usable].astype("float64")
-        features = features.fillna(features.median()).fillna(0.0)
-        name, value = tools.max_feature_correlation(p, features)
+        name, value = _max_feature_correlation(frame[request["features"]][usable], p)
         row["feature_corr_max"] = _finite(value)
         row["feature_corr_max_feature"] = str(name)[:200] if row["feature_corr_max"] is not None else None
     if bench_frame is not None:
@@ -149,6 +147,27 @@ def _score_era(tools, pd, request, era, predictions, bench_frame):
             if request.get("contribution", True):
                 row["bmc"] = _finite(tools.correlation_contribution(pb.to_frame(), b, tb.copy()).iloc[0])
     return row
+
+
+def _max_feature_correlation(features, predictions):
+    """numerai-tools' max_feature_correlation (the largest |Pearson correlation| with one feature, and its name),
+    computed in one vectorised pass: numerai-tools checks the indexes once per feature, which takes ~0.6 s per era
+    at 500 features and minutes per 100 eras at Numerai's 2,748 (tests compare both on the same data)."""
+    import numpy as np
+
+    x = features.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(x)
+    if missing.any():  # a missing feature value counts as the feature's median in that era
+        x = np.where(missing, np.nan_to_num(np.nanmedian(x, axis=0))[None, :], x)
+    y = predictions.to_numpy(dtype=np.float64)
+    x = x - x.mean(axis=0)
+    y = y - y.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlations = np.abs(x.T @ y) / (np.sqrt((x * x).sum(axis=0)) * np.sqrt((y * y).sum()))
+    if not np.isfinite(correlations).any():
+        return None, None
+    best = int(np.nanargmax(np.where(np.isfinite(correlations), correlations, np.nan)))
+    return features.columns[best], float(correlations[best])
 
 
 def _bench_for(pd, request, era, ids):

@@ -115,19 +115,21 @@ def evaluate(test_cache_dir: Path):  # type: ignore[no-untyped-def]
     return run
 
 
-def independent_scores(data: ValidationData, eras: list[str]) -> list[float]:
-    """numerai_corr per era of the planted-signal ranking, computed here with the test's own numerai-tools."""
+def independent_scores(data: ValidationData, eras: list[str]) -> list[tuple[float, float]]:
+    """(numerai_corr, max_feature_correlation) per era of the planted-signal ranking, computed here with the test's
+    own numerai-tools."""
     import pandas as pd
-    from numerai_tools.scoring import numerai_corr
+    from numerai_tools.scoring import max_feature_correlation, numerai_corr
 
-    frame = pd.read_parquet(data.validation)
+    frame = pd.read_parquet(data.validation).sort_index()
     features = [c for c in frame.columns if c.startswith("feature_")]
     scores = []
     for era in eras:
         rows = frame[frame["era"] == era]
         signal = rows[features[0]] + 0.7 * rows[features[1]] - 0.5 * rows[features[2]]
-        predictions = signal.rank(pct=True).to_frame("prediction")
-        scores.append(float(numerai_corr(predictions, rows["target"].astype("float64"))["prediction"]))
+        predictions = signal.rank(pct=True).rename("prediction")
+        corr = float(numerai_corr(predictions.to_frame(), rows["target"].astype("float64"))["prediction"])
+        scores.append((corr, float(max_feature_correlation(predictions, rows[features].astype("float64"))[1])))
     return scores
 
 
@@ -145,8 +147,10 @@ def test_planted_signal_is_recovered_and_matches_numerai_tools(evaluate, pickles
     eras = [f"{575 + i:04d}" for i in range(ERAS_IN_FILE)]
     assert [row.era for row in result.per_era] == eras and result.era_count == ERAS_IN_FILE
     assert result.eras_requested == f"the most recent {ERAS_IN_FILE} eras with targets"
-    expected = independent_scores(synthetic, eras)
+    independent = independent_scores(synthetic, eras)
+    expected = [corr for corr, _exposure in independent]
     assert [row.corr for row in result.per_era] == pytest.approx(expected, abs=1e-9)
+    assert [row.feature_corr_max for row in result.per_era] == pytest.approx([e for _c, e in independent], abs=1e-9)
     assert result.validation_corr_mean == pytest.approx(sum(expected) / len(expected), abs=1e-9)
     assert result.validation_corr_mean > 0.08 and result.validation_corr_sharpe > 1
     assert all(row.rows == row.scored == 250 and not row.missing for row in result.per_era)
