@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("numerai_mcp.emulator.cli:main", "run the local Numerai API emulator (no account, no network)"),
     "demo": ("numerai_mcp.demo:main", "run the whole upload story against the embedded sandbox"),
     "validate": ("numerai_mcp.commands.validate:main", "run a pickle the way Numerai would and print the verdict"),
+    "evaluate": ("numerai_mcp.commands.evaluate:main", "score a pickle on validation data era by era (CORR, Sharpe, plots)"),
     "build": ("numerai_mcp.commands.build:main", "build a predict pickle from an inference bundle in the target runtime"),
     "runtimes": ("numerai_mcp.commands.runtimes:main", "list or update the numerai_predict runtimes catalogue"),
     "status": ("numerai_mcp.commands.status:main", "how every model slot is doing, and the fix for each unhealthy one"),

@@ -8,8 +8,6 @@ Numerai's texts cut to a line.
 
 from __future__ import annotations
 
-import statistics
-
 from pydantic import Field
 
 from numerai_mcp.api import deploy
@@ -25,6 +23,7 @@ from numerai_mcp.api.models import (
     is_status_success,
     is_trigger_finished,
 )
+from numerai_mcp.scores import max_drawdown, mean_std_sharpe
 
 MAX_ERAS = 2000  # Numerai's validation data has about 650 eras
 
@@ -137,18 +136,12 @@ def era_stats(run: Diagnostics | None) -> EraStats | None:
     if not rows:
         return None
     values = [value for _, value in rows]
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else None
-    cumulative = peak = drawdown = 0.0
-    for value in values:
-        cumulative += value
-        peak = max(peak, cumulative)
-        drawdown = max(drawdown, peak - cumulative)
+    mean, std, sharpe = mean_std_sharpe(values)
     worst = min(rows, key=lambda r: r[1])
     best = max(rows, key=lambda r: r[1])
-    return EraStats(eras=len(values), mean=mean, std=std, sharpe=mean / std if std else None,
+    return EraStats(eras=len(values), mean=mean, std=std, sharpe=sharpe,
                     positive_share=sum(1 for v in values if v > 0) / len(values), worst_era=worst[0], worst=worst[1],
-                    best_era=best[0], best=best[1], max_drawdown=drawdown, final_cumulative=cumulative)
+                    best_era=best[0], best=best[1], max_drawdown=max_drawdown(values), final_cumulative=sum(values))
 
 
 _HEADLINE = (("validation_corr_mean", "CORR mean"), ("validation_corr_sharpe", "Sharpe"),

@@ -22,7 +22,11 @@ __all__ = ["FORMAT_VERSION", "Bundle", "BundleError", "export", "load_bundle", "
 
 def export(model: Any, features: Any, out_path: str | Path, *, fill_values: Any = None,
            transform: str = "rank_per_era", benchmark_column: str | None = None, **options: Any) -> Path:
-    """Detect the model kind and write its bundle; see numerai_mcp.bundle.exporters.export for options."""
+    """Detect the model kind and write its bundle; see numerai_mcp.bundle.exporters.export for options.
+
+    The bundle also stores a reproduction probe (probe="auto" by default: rows with the model's own predictions
+    for them; pass probe=rows or probe=(rows, predictions) from your training pipeline): build_pickle replays it
+    in Numerai's runtime and fails when the pickle does not reproduce them."""
     from numerai_mcp.bundle.exporters import export as _export
 
     return _export(model, features, out_path, fill_values=fill_values, transform=transform,

@@ -33,6 +33,7 @@ from numerai_mcp.redact import redact
 
 if TYPE_CHECKING:
     from numerai_mcp.harness.catalogue import Runtime
+    from numerai_mcp.harness.reproduce import Expected
     from numerai_mcp.harness.runtime import LocalRuntime
 
 BUILD_TIMEOUT_S = 600.0
@@ -251,7 +252,22 @@ def _validate(path: Path, python: str, manifest: dict[str, Any], result: dict[st
     live = Path(files["live"]) if files else None
     bench = Path(files["benchmarks"]) if files else None
     return validate_pickle(path, python_version=python, live_data=live, benchmark_data=bench, cache_dir=cache,
-                           facts=facts, features=features, progress=progress)
+                           facts=facts, features=features, expected=_probe_expectation(result.get("probe")),
+                           progress=progress)
+
+
+def _probe_expectation(probe: Any) -> Expected | None:
+    """The bundle's probe as what the built pickle must reproduce (None when the bundle has no probe)."""
+    if not isinstance(probe, dict):
+        return None
+    from numerai_mcp.harness.reproduce import Expected
+
+    ids = [str(i) for i in probe["ids"]]
+    return Expected(values={i: float(v) for i, v in zip(ids, probe["expected"])}, live=Path(probe["live"]),
+                    benchmarks=Path(probe["benchmarks"]), eras=dict(zip(ids, (str(e) for e in probe["eras"]))),
+                    by_ranks=bool(probe["by_ranks"]), nan_rows=set(probe["nan_rows"]),
+                    explained_by=[str(n) for n in probe["explained_by"]],
+                    what=f"the bundle's {probe['rows']} probe rows ({probe['source']})")
 
 
 # ------------------------------------------------------------------------------ reporting
@@ -278,6 +294,11 @@ def summarize(build: BuildResult) -> str:
             f"({build.runtime}) from a {build.kind} bundle of {build.features} features, {build.engine} engine")
     if build.verdict is None:
         return f"{head}; not validated: run validate_pickle before uploading."
+    reproduced = build.verdict.check("reproduces the training model")
+    if reproduced is None and build.verdict.passed:
+        head += " (the bundle has no probe: its training predictions were not checked)"
+    elif reproduced is not None and reproduced.status == "pass":
+        head += "; it reproduces the training predictions"
     if build.verdict.passed:
         return f"{head}; validation passed. {build.verdict.summary}"
     return f"{head}; VALIDATION FAILED, do not upload. {build.verdict.summary}"

@@ -226,7 +226,88 @@ def build(request_path):
         result["libraries"]["lightgbm"] = lightgbm.__version__
     if request.get("probe_dir") and spec["benchmark_column"] is not None:
         result["probe_files"] = write_probe_files(request["probe_dir"], spec, rng)
+    probe = bundle.probe()
+    if probe is not None:
+        result["probe"] = reproduction_probe(request["work_dir"], spec, probe, template, booster)
     return result
+
+
+def _agreement(values, reference, by_ranks):
+    """How well `values` follow `reference`: Spearman for rank outputs, Pearson otherwise (NaN -> 0)."""
+    import numpy as np
+    import pandas as pd
+
+    if len(values) < 2 or np.nanstd(values) == 0 or np.nanstd(reference) == 0:
+        return 0.0
+    found = pd.Series(values).corr(pd.Series(reference), method="spearman" if by_ranks else "pearson")
+    return 0.0 if found != found else float(found)
+
+
+def reproduction_probe(work_dir, spec, probe, template, booster):
+    """Files to run the pickle on the bundle's probe rows (as live data), what it must return, and which of a
+    few likely mistakes (another column order, a missing or extra scaler) would explain a mismatch: each
+    alternative is tried with the template on the same rows and kept when it follows the training predictions
+    closely (agreement > 0.99) where the bundle as exported does clearly worse."""
+    import numpy as np
+    import pandas as pd
+
+    features, bench_column = spec["features"], spec["benchmark_column"]
+    rows = probe["features"]
+    ids = pd.Index(["p%04d" % i for i in range(len(rows))], name="id")
+    frame = pd.DataFrame(rows, index=ids, columns=features)
+    bench = pd.DataFrame({bench_column: frame.pop(bench_column)} if bench_column is not None else
+                         {"v52_lgbm_ender20": np.linspace(0.001, 0.999, len(rows))}, index=ids)
+    frame.insert(0, spec["era_column"], probe["eras"])
+    frame["data_type"] = "live"
+    paths = {"live": os.path.join(work_dir, "probe_live.parquet"),
+             "benchmarks": os.path.join(work_dir, "probe_benchmark_models.parquet")}
+    frame.to_parquet(paths["live"])
+    bench.to_parquet(paths["benchmarks"])
+    reference = np.asarray(probe["predictions"], dtype=np.float64)
+    transform = spec["transform"]
+    by_ranks = transform == "rank_per_era"
+    expected = {"clip": lambda x: np.clip(x, 0.0, 1.0), "sigmoid": template._sigmoid}.get(transform, lambda x: x)(
+        reference)
+
+    def raw(alternative):
+        predict = template.make_predict(dict(alternative, transform="none"), booster if alternative is spec else None)
+        try:
+            return predict(frame, bench)["prediction"].to_numpy()
+        except Exception:
+            return None
+
+    base = raw(spec)
+    base_agreement = _agreement(base, reference, by_ranks) if base is not None else 0.0
+    alternatives = {}
+    if probe.get("row_columns") and probe["row_columns"] != features:
+        alternatives["row_columns"] = dict(spec, features=list(probe["row_columns"]))
+    if sorted(features) != features:
+        alternatives["sorted_columns"] = dict(spec, features=sorted(features))
+    alternatives["reversed_columns"] = dict(spec, features=features[::-1])
+    if spec["scale"] is None and spec["model"]["kind"] != "trees":
+        values = frame[[f for f in features if f != bench_column]].to_numpy(dtype=np.float64)
+        mean = np.zeros(len(features))
+        std = np.ones(len(features))
+        positions = [i for i, f in enumerate(features) if f != bench_column]
+        mean[positions] = np.nan_to_num(np.nanmean(values, axis=0))
+        spread = np.nan_to_num(np.nanstd(values, axis=0), nan=1.0)
+        std[positions] = np.where(spread > 0, spread, 1.0)
+        alternatives["standardize"] = dict(spec, scale={"mean": mean, "std": std})
+    elif spec["scale"] is not None:
+        alternatives["no_scale"] = dict(spec, scale=None)
+    explains = []
+    for name, alternative in alternatives.items():
+        values = raw(alternative)
+        if values is None:
+            continue
+        agreement = _agreement(values, reference, by_ranks)
+        if agreement > 0.99 and agreement > base_agreement + 0.02:
+            explains.append(name)
+    nan_rows = [str(i) for i, row in zip(ids, rows) if np.isnan(row).any()]
+    return {"rows": len(rows), "source": probe["source"], "live": paths["live"], "benchmarks": paths["benchmarks"],
+            "ids": [str(i) for i in ids], "eras": [str(e) for e in probe["eras"]],
+            "expected": [float(v) for v in expected], "by_ranks": by_ranks, "nan_rows": nan_rows,
+            "explained_by": explains, "template_agreement": round(base_agreement, 6)}
 
 
 def main(argv):

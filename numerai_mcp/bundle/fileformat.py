@@ -37,11 +37,13 @@ TREE_OBJECTIVES = ("identity", "sigmoid", "exp")
 
 _TOP_KEYS = {
     "format", "format_version", "features", "benchmark_column", "fill_values", "missing_features",
-    "scale", "model", "transform", "era_column", "require_era", "constants", "source",
+    "scale", "model", "transform", "era_column", "require_era", "constants", "source", "probe",
 }
 _REQUIRED_TOP_KEYS = ("format", "format_version", "features", "model")
 _ARRAY_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 _SHOW = 5  # how many offending names an error lists
+MAX_PROBE_ROWS = 1000
+PROBE_SOURCES = ("caller rows", "sampled")
 
 
 class BundleError(ValueError):
@@ -75,6 +77,19 @@ class Bundle:
     def spec(self) -> dict[str, Any]:
         """The manifest with every array name replaced by its array: what the predict template takes."""
         return resolve_spec(self.manifest, self.arrays)
+
+    def probe(self) -> dict[str, Any] | None:
+        """The reproduction probe: rows (features in manifest order), the training environment's predictions for
+        them, each row's era label, and where they came from; None when the bundle has none."""
+        probe = self.manifest.get("probe")
+        if probe is None:
+            return None
+        labels = list(probe.get("era_labels") or ["X"])
+        codes = self.arrays[probe["eras"]] if probe.get("eras") else None
+        rows = self.arrays[probe["features"]].shape[0]
+        return {"features": self.arrays[probe["features"]], "predictions": self.arrays[probe["predictions"]],
+                "eras": [labels[int(c)] for c in codes] if codes is not None else [labels[0]] * rows,
+                "source": probe.get("source", "sampled"), "row_columns": probe.get("row_columns")}
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -278,6 +293,7 @@ def check_manifest(manifest: dict[str, Any]) -> None:
         raise _fail("source", "must be an object describing where the bundle came from.")
     _check_scale(manifest.get("scale"))
     _check_model(manifest["model"])
+    _check_probe(manifest.get("probe"), features)
 
 
 def _check_features(features: Any) -> list[str]:
@@ -325,6 +341,25 @@ def _check_scale(scale: Any) -> None:
             raise _fail("scale.clip", "must be true or false.")
         return
     raise _fail("scale", f"keys {sorted(keys)} are not a known scaling; use {{mean, std}} or {{min, max}}.")
+
+
+def _check_probe(probe: Any, features: list[str]) -> None:
+    if probe is None:
+        return
+    if not isinstance(probe, dict):
+        raise _fail("probe", "must be an object {features, predictions, eras, era_labels, source, row_columns}.")
+    _exact_keys(probe, {"features", "predictions"}, "probe", optional={"eras", "era_labels", "source", "row_columns"})
+    _array_ref(probe["features"], "probe.features")
+    _array_ref(probe["predictions"], "probe.predictions")
+    if probe.get("eras") is not None:
+        _array_ref(probe["eras"], "probe.eras")
+        labels = probe.get("era_labels")
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
+            raise _fail("probe.era_labels", "must be a non-empty list of era names (probe.eras indexes it).")
+    _choice(probe.get("source", "sampled"), PROBE_SOURCES, "probe.source")
+    columns = probe.get("row_columns")
+    if columns is not None and (not isinstance(columns, list) or sorted(columns) != sorted(features)):
+        raise _fail("probe.row_columns", "must list the features (in the order the probe rows had them).")
 
 
 def _check_model(model: Any) -> None:
@@ -406,6 +441,7 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, Any]) -> None:
             high = checker.vector(scale["max"], "scale.max", n_features)
             if (high < low).any():
                 raise _fail("scale.max", f"is below scale.min for {_list_where(high < low, manifest)}.")
+    _check_probe_arrays(checker, manifest.get("probe"), n_features)
     model = manifest["model"]
     kind = model["kind"]
     if kind == "linear":
@@ -415,6 +451,24 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, Any]) -> None:
         _check_layers(checker, model["layers"], n_features)
     else:
         _check_trees(checker, model, n_features)
+
+
+def _check_probe_arrays(checker: _ArrayChecker, probe: dict[str, Any] | None, n_features: int) -> None:
+    if probe is None:
+        return
+    rows = checker.get(probe["features"], "probe.features", kinds="f")
+    if rows.ndim != 2 or rows.shape[1] != n_features or not 1 <= rows.shape[0] <= MAX_PROBE_ROWS:
+        raise _fail("probe.features", f"shape {rows.shape}: expected (rows, {n_features}) with 1 to "
+                                      f"{MAX_PROBE_ROWS} rows, one column per feature.")
+    if checker.arrays[probe["features"]].dtype.kind == "f" and (abs(rows) == float("inf")).any():
+        raise _fail("probe.features", "holds infinite values; missing values are NaN.")
+    predictions = checker.numbers(probe["predictions"], "probe.predictions")
+    if predictions.shape != (rows.shape[0],):
+        raise _fail("probe.predictions", f"shape {predictions.shape}: expected ({rows.shape[0]},), one per probe row.")
+    if probe.get("eras") is not None:
+        codes = checker.integers(probe["eras"], "probe.eras", rows.shape[0])
+        if ((codes < 0) | (codes >= len(probe["era_labels"]))).any():
+            raise _fail("probe.eras", "codes must index probe.era_labels.")
 
 
 def _list_where(mask: Any, manifest: dict[str, Any]) -> str:

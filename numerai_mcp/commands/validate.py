@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-unsafe", action="store_true",
                         help="run a pickle the static scan calls dangerous (still sandboxed); where the sandbox "
                              "cannot isolate, run it without isolation instead of refusing")
+    parser.add_argument("--expected", type=Path, metavar="FILE",
+                        help="predictions made in the training environment on the same live data (parquet or CSV "
+                             "indexed by id): also check that the pickle reproduces them")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
     return parser
 
@@ -100,7 +103,7 @@ def main(argv: list[str]) -> int:
             args.pickle, python_version=args.python, live_data=args.live_data, benchmark_data=args.benchmark_data,
             backend=args.backend, timeout_s=args.timeout, allow_unsafe=args.allow_unsafe, facts=facts,
             cache_dir=settings.cache_dir, memory_bytes=int(args.memory_mb * 1024**2) if args.memory_mb else None,
-            progress=progress,
+            expected_predictions=args.expected, progress=progress,
         )
     except NumeraiMcpError as exc:  # bad arguments; no interpreter, isolation or Docker engine: the message says what to do
         print(f"numerai-mcp validate: {redact(str(exc))}", file=sys.stderr)

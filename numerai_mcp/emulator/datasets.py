@@ -1,8 +1,9 @@
 """The dataset files the emulator serves (`listDatasets`, `dataset`), under <data-dir>/datasets.
 
 For every non-deprecated data version: `features.json` (written here, no pandas needed)
-and small synthetic live files (`live.parquet`, `live_benchmark_models.parquet`,
-`live_example_preds.parquet`). Files already present are kept, so a user can drop real
+small synthetic live files (`live.parquet`, `live_benchmark_models.parquet`,
+`live_example_preds.parquet`) and a synthetic validation set with a planted signal
+(`validation.parquet`, `validation_benchmark_models.parquet`: see make_live_data.py). Files already present are kept, so a user can drop real
 Numerai files in. Parquet needs pandas + pyarrow, which this process may lack, so
 `make_live_data.py` runs with an interpreter found by `pythons.any_python_with`, in the
 background: requests that need the files wait for it (bounded).
@@ -26,7 +27,8 @@ from numerai_mcp.emulator.pythons import any_python_with
 log = logging.getLogger("numerai_mcp.emulator")
 
 LIVE_ROWS = 500
-PARQUET_FILES = ("live.parquet", "live_benchmark_models.parquet", "live_example_preds.parquet")
+PARQUET_FILES = ("live.parquet", "live_benchmark_models.parquet", "live_example_preds.parquet", "validation.parquet",
+                 "validation_benchmark_models.parquet")
 _SAFE_NAME = re.compile(r"^v\d+(\.\d+)?/[A-Za-z0-9_.\-]+$")
 _GENERATE_TIMEOUT_S = 300.0
 
@@ -147,6 +149,11 @@ class Datasets:
         live = self.resolve(f"{data_version}/live.parquet")
         bench = self.resolve(f"{data_version}/live_benchmark_models.parquet")
         return live, bench
+
+    def validation_files(self, data_version: str) -> tuple[Path | None, Path | None]:
+        """(validation features + target, validation benchmark models) for a data version, when present."""
+        return (self.resolve(f"{data_version}/validation.parquet"),
+                self.resolve(f"{data_version}/validation_benchmark_models.parquet"))
 
     def features_file(self, data_version: str) -> Path | None:
         return self.resolve(f"{data_version}/features.json")

@@ -18,7 +18,7 @@ import io
 import math
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,3 +260,25 @@ def read_summary(path: Path, live: LiveIds | None, max_bytes: int = MAX_PREDICTI
     """open_untrusted + summarize."""
     with open_untrusted(path, max_bytes) as handle:
         return summarize(handle, live, max_bytes)
+
+
+def read_values(path: Path, ids: Collection[str], max_bytes: int = MAX_PREDICTION_BYTES) -> dict[str, float]:
+    """The first column's numbers for the wanted ids (NaN for text that is no number); others are skipped, so
+    memory is bounded by `ids`. Raises UnreadablePredictions like read_summary."""
+    wanted = set(ids)
+    values: dict[str, float] = {}
+    with open_untrusted(path, max_bytes) as handle:
+        reader = csv.reader(_bounded_lines(handle, max_bytes))
+        try:
+            header = next(reader)
+            if len(header) < 2:
+                raise UnreadablePredictions("the predictions have no column")
+            for row in reader:
+                if len(row) >= 2 and row[0] in wanted and row[0] not in values:
+                    number = _number(row[1], bools=True)
+                    values[row[0]] = math.nan if number is None else number
+        except StopIteration:
+            raise UnreadablePredictions("the predictions file is empty (no header)") from None
+        except csv.Error as exc:
+            raise UnreadablePredictions(f"the predictions are not valid CSV ({exc})") from None
+    return values

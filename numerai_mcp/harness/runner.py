@@ -163,6 +163,27 @@ def _write_predictions(fd, predictions):
         frame.to_csv(handle, index=True, index_label="id")
 
 
+def _start(run, model_path, python_label):
+    """(pandas, the loaded model, its parameter count): how every runner starts, failing as numerai-predict does."""
+    try:
+        import pandas as pd
+    except BaseException as exc:
+        run.fail("runtime_broken", "The runtime cannot import pandas: %s" % exc, exc, True)
+    run.data["packages"] = _package_versions()
+    run.stage("load", "start")
+
+    model = _load_model(run, pd, model_path, python_label)
+    run.stage("signature", "load")
+    from inspect import signature
+
+    try:
+        n_params = len(signature(model).parameters)
+    except (TypeError, ValueError) as exc:
+        run.fail("signature", "Pickle function is invalid - %s" % exc, exc)
+    run.data["n_params"] = n_params
+    return pd, model, n_params
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="numerai-mcp sandboxed runner")
     parser.add_argument("--model", required=True)
@@ -179,22 +200,7 @@ def main(argv=None):
     run = _Run(args.status_fd, args.spawned_at)
     python_label = "%d.%d" % sys.version_info[:2]
     logging.info("Running numerai-predict:%s - Python %s", args.git_ref, python_label)
-    try:
-        import pandas as pd
-    except BaseException as exc:
-        run.fail("runtime_broken", "The runtime cannot import pandas: %s" % exc, exc, True)
-    run.data["packages"] = _package_versions()
-    run.stage("load", "start")
-
-    model = _load_model(run, pd, args.model, python_label)
-    run.stage("signature", "load")
-    from inspect import signature
-
-    try:
-        n_params = len(signature(model).parameters)
-    except (TypeError, ValueError) as exc:
-        run.fail("signature", "Pickle function is invalid - %s" % exc, exc)
-    run.data["n_params"] = n_params
+    pd, model, n_params = _start(run, args.model, python_label)
     run.stage("data")
 
     try:

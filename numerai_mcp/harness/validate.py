@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from numerai_mcp.errors import InvalidInputError
 from numerai_mcp.harness.facts import NO_FACTS, NumeraiFacts
 from numerai_mcp.harness.outcome import RunContext, local_checks
+from numerai_mcp.harness.reproduce import MAX_EXPECTED_BYTES, Expected, load_expected
 from numerai_mcp.harness.runner_report import RunnerReport, parse_status
 from numerai_mcp.harness.verdict import FEATURE_NAMES_SHOWN, Check, Verdict, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
@@ -183,15 +184,19 @@ class LocalRun:
     kind: str | None
     peak_memory_mb: float | None
     rows: int | None
+    values: dict[str, float] | None = None   # the first column by id, for the ids asked for (values_for)
+    eras: dict[str, str] | None = None       # those ids' eras in the live data
     live_columns: list[str] | None = None
 
 
 def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits, target: Runtime,
-               ctx: RunContext, clock: _Clock, mode: Mode, cache_dir: Path) -> LocalRun:
-    """One sandboxed run, judged from what the sandbox's parent saw and the predictions it returned."""
+               ctx: RunContext, clock: _Clock, mode: Mode, cache_dir: Path,
+               values_for: Collection[str] | None = None) -> LocalRun:
+    """One sandboxed run, judged from what the sandbox's parent saw and the predictions it returned (and, for the
+    ids in `values_for`, the numbers it returned, read back bounded)."""
     from numerai_mcp.harness import sandbox
     from numerai_mcp.harness.live_index import live_ids
-    from numerai_mcp.harness.predictions import MAX_PREDICTION_BYTES, UnreadablePredictions, read_summary
+    from numerai_mcp.harness.predictions import MAX_PREDICTION_BYTES, UnreadablePredictions, read_summary, read_values
 
     live, why_no_ids = live_ids(data.live, runtime.python, {"PATH": "/usr/bin:/bin", **runtime.env}, cache_dir)
     ws = sandbox.Workspace()
@@ -209,10 +214,11 @@ def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits
         outcome = sandbox.run_sandboxed(argv, ws, limits=limits, mode=mode, binds=[runtime.root, interpreter_home],
                                         env=runtime.env, outputs={"predictions": spool})
         report = parse_status(outcome.status_lines)
-        summary, unreadable = None, None
+        summary, unreadable, values = None, None, None
         if spool.total and outcome.breach is None and not outcome.timed_out:
             try:
                 summary = read_summary(spool.path, live)
+                values = read_values(spool.path, values_for) if values_for is not None else None
             except UnreadablePredictions as exc:
                 unreadable = str(exc)
     finally:
@@ -236,7 +242,27 @@ def _run_local(path: Path, runtime: LocalRuntime, data: LiveData, limits: Limits
     peak = round(outcome.peak_memory_bytes / 1024**2, 1) if outcome.peak_memory_bytes else None
     rows = len(live.ids) if live is not None else (summary.rows if summary is not None else None)
     columns = list(live.columns) if live is not None and live.columns is not None else None
-    return LocalRun(checks, report, log_tail, kind, peak, rows, columns)
+    eras = None
+    if values_for is not None and live is not None and live.eras is not None:
+        wanted = set(values_for)
+        eras = {i: str(e) for i, e in zip(live.ids, live.eras) if i in wanted}
+    return LocalRun(checks, report, log_tail, kind, peak, rows, values, eras, columns)
+
+
+def _reproduction(path: Path, runtime: LocalRuntime, expected: Expected, main: LocalRun, limits: Limits,
+                  target: Runtime, ctx: RunContext, mode: Mode, cache_dir: Path) -> Check:
+    """'reproduces the training model': the main run's numbers, or a run on the probe rows, against `expected`."""
+    from numerai_mcp.harness.livedata import LiveData
+    from numerai_mcp.harness.reproduce import reproduction_check
+
+    run = main
+    if expected.live is not None and expected.benchmarks is not None:
+        run = _run_local(path, runtime, LiveData(expected.live, expected.benchmarks, "probe rows"), limits, target,
+                         ctx, _Clock({}), mode, cache_dir, values_for=list(expected.values))
+    if not run.values:  # predictions that fail Numerai's output checks are still compared
+        failed = next((c for c in run.checks if c.status == "fail"), None)
+        return reproduction_check(expected, None, None, failed.message[:300] if failed else None)
+    return reproduction_check(expected, run.values, run.eras)
 
 
 def _pinned_but_missing(run: LocalRun, target: Runtime, runtime: LocalRuntime) -> str | None:
@@ -340,8 +366,13 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
                     benchmark_data: Path | None = None, backend: Backend = "auto", timeout_s: float | None = None,
                     memory_bytes: int | None = None, allow_unsafe: bool = False, cache_dir: Path | None = None,
                     facts: NumeraiFacts = NO_FACTS, features: Sequence[str] | None = None,
+                    expected_predictions: Path | None = None, expected: Expected | None = None,
                     progress: ProgressFn | None = None) -> Verdict:
-    """Run the pickle at `path` as numerai_predict_py_3_X would and return the Verdict (also remembered)."""
+    """Run the pickle at `path` as numerai_predict_py_3_X would and return the Verdict (also remembered).
+
+    expected_predictions: predictions made in the training environment on the same live data (parquet or CSV
+    indexed by id); `expected`: the same from a bundle's probe (build_pickle). Either adds the check
+    'reproduces the training model'."""
     from numerai_mcp.harness import livedata, verdict_store
     from numerai_mcp.harness.runtime import ensure_runtime
     from numerai_mcp.harness.sandbox import Limits
@@ -356,6 +387,16 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
 
         parse_python_version(str(python_version))  # a malformed version fails before anything runs
     livedata.user_live_data(live_data, benchmark_data)
+    if expected_predictions is not None:
+        expected_file = Path(expected_predictions).expanduser()
+        if not expected_file.is_file() or expected_file.suffix.lower() not in (".parquet", ".csv"):
+            raise ValidationArgumentError(f"expected predictions {expected_file}: give an existing .parquet or .csv "
+                                          "file indexed by id (the predictions made in the training environment).")
+        if expected_file.stat().st_size > MAX_EXPECTED_BYTES:
+            raise ValidationArgumentError(f"expected predictions {expected_file} is over "
+                                          f"{MAX_EXPECTED_BYTES // 1024**2} MiB; give the predictions for the live "
+                                          "data only.")
+        expected = Expected(file=expected_file.resolve())
     if cache_dir is None:
         cache_dir = _default_cache_dir()
     cache_dir = Path(cache_dir)
@@ -422,6 +463,10 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
                                            features=feature_names, timings=clock.timings,
                                            progress=lambda message: report_progress(2, 5, message))
         checks += run.checks
+        if expected is not None:
+            checks.append(Check(name="reproduces the training model", status="skip",
+                                message="not compared: the Docker backend returns no predictions to compare; "
+                                        "validate with backend='local' to compare them."))
         passed = not any(c.status == "fail" for c in checks)
         return finish(passed, run.live_data_source, "docker", rows=run.result.get("rows"), log_tail=run.log_tail)
 
@@ -439,26 +484,33 @@ def validate_pickle(path: Path, *, python_version: str | None = None, live_data:
     scratch_dir = Path(tempfile.mkdtemp(prefix="validate-", dir=scratch))
     try:
         data = _live_data(runtime, cache_dir, live_data, benchmark_data, feature_names, facts, scratch_dir)
+        if expected is not None and expected.file is not None:
+            expected = load_expected(expected, runtime.python, {"PATH": "/usr/bin:/bin", **runtime.env}, data.live,
+                                     scratch_dir)
         mark = clock.add("live_data", mark)
         report_progress(3, 5, f"running predict in the sandbox on {data.source.split(';')[0]}")
+        wanted = list(expected.values) if expected is not None and expected.live is None else None
         for _attempt in range(3):
-            local = _run_local(path, runtime, data, limits, target, ctx, clock, mode, cache_dir)
+            local = _run_local(path, runtime, data, limits, target, ctx, clock, mode, cache_dir, values_for=wanted)
             extra = _pinned_but_missing(local, target, runtime)
             if extra is None:
                 break
             # The scan missed a pinned package the pickle imports: Numerai's image has it, so add it and rerun.
             report_progress(3, 5, f"adding the pinned package {extra} and running again")
             runtime = ensure_runtime(target.python, [*runtime.packages, extra], cache_dir=cache_dir)
+        read = feature_names if report is not None and report.features else []
+        ran_clean = not any(c.status == "fail" for c in [*checks, *local.checks])
+        feature_check, missing = _feature_check(read, local.live_columns, ran_clean, data.source)
+        if feature_check is not None and feature_check.status == "fail":  # the likely cause goes first, with its fix
+            checks.append(feature_check)
+            feature_check = None
+        checks += local.checks + ([feature_check] if feature_check is not None else [])
+        if expected is not None:
+            report_progress(4, 5, f"comparing with the training predictions on {expected.what}")
+            checks.append(_reproduction(path, runtime, expected, local, limits, target, ctx, mode, cache_dir))
         clock.add("run", mark)
     finally:
         shutil.rmtree(scratch_dir, ignore_errors=True)
-    read = feature_names if report is not None and report.features else []
-    ran_clean = not any(c.status == "fail" for c in [*checks, *local.checks])
-    feature_check, missing = _feature_check(read, local.live_columns, ran_clean, data.source)
-    if feature_check is not None and feature_check.status == "fail":  # the likely cause goes first, with its fix
-        checks.append(feature_check)
-        feature_check = None
-    checks += local.checks + ([feature_check] if feature_check is not None else [])
     passed = not any(c.status == "fail" for c in checks)
     return finish(passed, data.source, "local", peak_memory_mb=local.peak_memory_mb, rows=local.rows,
                   log_tail=local.log_tail, missing=missing)

@@ -43,12 +43,16 @@ def file_sha256(path: Path) -> str:
 
 def remember(verdict: Verdict, cache_dir: Path | None = None) -> None:
     """Store the verdict under its sha256, replacing any earlier one."""
-    target = _path(verdict.sha256, cache_dir)
+    write_atomically(_path(verdict.sha256, cache_dir), verdict.model_dump_json(indent=1))
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Write `text` to `target` through a temp file and a rename: a reader never sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".verdict-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(verdict.model_dump_json(indent=1))
+            handle.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

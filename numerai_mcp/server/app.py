@@ -10,16 +10,16 @@ from numerai_mcp import __version__
 from numerai_mcp.config import Settings
 from numerai_mcp.server import guide, slots
 from numerai_mcp.server.state import lifespan_for
-from numerai_mcp.tools import build, credentials, graphql, models, status, upload, validate
+from numerai_mcp.tools import build, credentials, evaluate, graphql, models, status, upload, validate
 
 INSTRUCTIONS = """Ships a trained Numerai model as a hosted model upload, from this machine.
 Start with check_api_credentials. Then: create_model (or reuse a slot) → build_pickle (from an inference
-bundle) or validate_pickle (an existing .pkl) → upload_model operation='upload' → operation='list' wait=true →
-ask the user → operation='assign' → operation='trigger' → operation='get_logs'. Afterwards, model_status tells how every
+bundle) or validate_pickle (an existing .pkl) → evaluate_pickle (validation scores and plots: is it the model you
+trained?) → upload_model operation='upload' → operation='list' wait=true → ask the user → operation='assign' → operation='trigger' → operation='get_logs'. Afterwards, model_status tells how every
 slot is doing and the fix for each unhealthy one; operation='diagnostics' gives Numerai's scores of a pickle.
 Never upload a pickle that failed validate_pickle; the runtime image must match the Python that built it."""
 
-TOOL_MODULES = (credentials, models, build, validate, upload, status, graphql)
+TOOL_MODULES = (credentials, models, build, validate, evaluate, upload, status, graphql)
 
 
 def build_server(settings: Settings | None = None) -> MCPServer[Any]:

@@ -97,3 +97,16 @@ def check_output_file(raw: str, settings: Settings, *, what: str = "outputPath",
     if not os.access(path.parent, os.W_OK):
         raise ToolError(f"{what}: the directory {path.parent} is not writable by the server.")
     return path
+
+
+def check_output_dir(raw: str, settings: Settings, *, what: str) -> Path:
+    """Resolve a directory we will write files into (created when its parent exists)."""
+    path = _resolve(raw, what)
+    _check_roots(path, settings.allowed_roots, what)
+    if path.exists() and not path.is_dir():
+        raise ToolError(f"{what} {path} is a file; pass a directory.")
+    if not path.exists() and not path.parent.is_dir():
+        raise ToolError(f"{what}: the directory {path.parent} does not exist; create it first.")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ToolError(f"{what} {path} is not writable by the server.")
+    return path

@@ -28,12 +28,15 @@ in a sandboxed process (the pickle never runs inside this server).
 
 It first scans the file without loading it (Python version that built it, modules it needs, dangerous code),
 then calls predict on live data (your files, else Numerai's current live data, else synthetic data shaped like it)
-and applies Numerai's checks with Numerai's wording plus stricter ones. Returns a verdict with each check, the
-fix for each failure, timings and peak memory, and the feature columns the pickle reads (featuresRead) with those
-the live data lacks (featuresMissing; numerai://features lists the current data version's sets). Takes seconds once the runtime is cached (the first run for a
-Python version provisions it).
-Next: if it passed, upload_model operation='upload' (the runtime image is matched to this Python version);
-if it failed, apply the fixes (or rebuild with build_pickle) and validate again."""
+and applies Numerai's checks with Numerai's wording plus stricter ones. With expectedPredictions (what the model
+predicted on the same live data in the training environment) it also checks that the pickle reproduces them, to
+catch a pickle that runs but is not the model you trained (feature order, a missing scaler, other fill values).
+Returns a verdict with each check, the fix for each failure, timings and peak memory, and the feature columns the
+pickle reads (featuresRead) with those the live data lacks (featuresMissing; numerai://features lists the current
+data version's sets). Takes seconds once the runtime is cached (the first run for a Python version provisions it).
+Next: if it passed, evaluate_pickle (validation scores and plots), then upload_model operation='upload' (the
+runtime image is matched to this Python version); if it failed, apply the fixes (or rebuild with build_pickle) and
+validate again."""
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
@@ -82,11 +85,13 @@ async def validate_pickle_tool(
     backend: Annotated[Literal["auto", "local", "docker"], Field(description="'auto' uses Docker when an engine answers, else a local pinned runtime.")] = "auto",
     timeoutSeconds: Annotated[int | None, Field(description="Wall-clock limit; Numerai's is 600.", ge=5, le=600)] = None,
     allowUnsafe: Annotated[bool, Field(description="Only for files you trust: run even if the scan finds dangerous code (still sandboxed), and run without isolation on a machine where the sandbox cannot isolate (the refusal says why; Docker is the safe way out there).")] = False,
+    expectedPredictions: Annotated[str | None, Field(description="Predictions you made in the training environment on the same live data (parquet or CSV indexed by id; the 'prediction' column): adds the check 'reproduces the training model' (relative 1e-6, or the same per-era order), naming the largest differences and the likely cause.")] = None,
 ) -> VerdictView:
     settings = server_state(ctx).settings
     path = check_input_file(localPath, settings)
     live = check_input_file(liveData, settings, what="liveData", suffixes=(".parquet",), max_bytes=None) if liveData else None
     bench = check_input_file(benchmarkData, settings, what="benchmarkData", suffixes=(".parquet",), max_bytes=None) if benchmarkData else None
+    expected = check_input_file(expectedPredictions, settings, what="expectedPredictions", suffixes=(".parquet", ".csv"), max_bytes=None) if expectedPredictions else None
     python = None if pythonVersion.strip().lower() in ("", "auto") else pythonVersion.strip()
     with caller_settings(ctx) as as_caller:
         await ctx.report_progress(0, None, "asking Numerai for the default runtime and the current live data")
@@ -94,6 +99,7 @@ async def validate_pickle_tool(
         call = functools.partial(
             run_validation, as_caller, path, thread_progress(ctx), facts=facts, python_version=python,
             live_data=live, benchmark_data=bench, backend=backend, timeout_s=timeoutSeconds, allow_unsafe=allowUnsafe,
+            expected_predictions=expected,
         )
         verdict = await anyio.to_thread.run_sync(call)
     return verdict_view(verdict, next_step_for(verdict, path))

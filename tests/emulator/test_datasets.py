@@ -71,3 +71,29 @@ def test_dataset_urls_expire(emulator: Any, api: Gql) -> None:
     set_clock(emulator.url, advance_s=61)
     response = httpx.get(url)
     assert response.status_code == 403 and "Request has expired" in response.text
+
+
+def test_validation_files_are_synthetic_with_a_planted_signal(api: Gql) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    files = api.data("{ listDatasets }", auth=False)["listDatasets"]
+    assert {"v5.2/validation.parquet", "v5.2/validation_benchmark_models.parquet"} <= set(files)
+    raw = _download(api, "v5.2/validation.parquet").content
+    parquet = pq.ParquetFile(io.BytesIO(raw))
+    assert parquet.schema_arrow.metadata[b"numerai_mcp_synthetic"] == b"1"
+    validation = pd.read_parquet(io.BytesIO(raw))
+    eras = sorted(set(validation["era"]))
+    assert 20 <= len(eras) <= 50 and eras[0] == "0575" and parquet.metadata.num_row_groups == len(eras)
+    assert validation.index.name == "id" and validation.index.is_unique and set(validation["data_type"]) == {"validation"}
+    assert set(validation["target"].unique()) == {0.0, 0.25, 0.5, 0.75, 1.0}
+    features = [c for c in validation.columns if c.startswith("feature_")]
+    signal = validation[features[0]] + 0.7 * validation[features[1]] - 0.5 * validation[features[2]]
+    per_era = validation.assign(signal=signal).groupby("era")[["signal", "target"]].corr(method="spearman")
+    assert per_era.xs("signal", level=1)["target"].mean() > 0.08  # the planted signal
+    noise = validation[features[-1]].groupby(validation["era"]).corr(validation["target"], method="spearman")
+    assert abs(noise.mean()) < 0.05  # other features carry none
+
+    bench = pd.read_parquet(io.BytesIO(_download(api, "v5.2/validation_benchmark_models.parquet").content))
+    assert bench.index.equals(validation.index) and "v52_lgbm_ender20" in bench.columns
+    assert bench["v52_lgbm_ender20"].corr(validation["target"], method="spearman") > 0.05

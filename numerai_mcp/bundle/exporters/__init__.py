@@ -55,6 +55,7 @@ def export(
     missing_features: str = "error",
     require_era: bool = False,
     native_lightgbm: bool = False,
+    probe: Any = "auto",
 ) -> Path:
     """Write `model` as an inference bundle at `out_path` and return its absolute path.
 
@@ -66,7 +67,13 @@ def export(
     require_era: fail when live_features has no era column (else one frame is ranked as one era).
     native_lightgbm: also keep the LightGBM model text, so a build can use a native Booster when the
         target runtime's LightGBM loads it.
+    probe: rows build_pickle replays to prove the pickle is this model: "auto" (default: 1,000 rows sampled
+        in the features' value range, predicted by the model itself), your rows (a DataFrame with the feature
+        columns and optionally `era`, e.g. validation rows; up to 1,000 are kept), (rows, predictions) with the
+        predictions your whole training pipeline made for them (catches a scaler or imputer left out of
+        `model`), or None.
     """
     parts = model_parts(model, native_lightgbm=native_lightgbm)
     return assemble(parts, features, out_path, fill_values=fill_values, transform=transform,
-                    benchmark_column=benchmark_column, missing_features=missing_features, require_era=require_era)
+                    benchmark_column=benchmark_column, missing_features=missing_features, require_era=require_era,
+                    model=model, probe=probe)

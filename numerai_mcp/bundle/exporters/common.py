@@ -21,6 +21,8 @@ from numerai_mcp.bundle.fileformat import (
     MISSING_FEATURE_POLICIES,
     TRANSFORMS,
     BundleError,
+    check_arrays,
+    check_manifest,
     write_bundle,
 )
 
@@ -117,8 +119,10 @@ def assemble(
     missing_features: str,
     require_era: bool,
     era_column: str = "era",
+    model: Any = None,
+    probe: Any = None,
 ) -> Path:
-    """Combine the model parts with the caller's options, validate everything, write the bundle."""
+    """Combine the model parts with the caller's options (and the reproduction probe), validate, write the bundle."""
     names = resolve_features(features, parts)
     if transform not in TRANSFORMS:
         raise BundleError(f"transform {transform!r} is unknown; use one of {', '.join(TRANSFORMS)}.")
@@ -164,7 +168,30 @@ def assemble(
             else:
                 scale[key] = value
         manifest["scale"] = scale
+    import numpy as np
+
+    check_manifest(manifest)  # a broken model fails with its own error before the probe runs it
+    check_arrays(manifest, {name: np.asarray(value) for name, value in arrays.items()})
+    _add_probe(model, parts, manifest, arrays, probe)
     target = Path(out_path).expanduser()
     if target.is_dir():
         raise BundleError(f"{target} is a directory; give the path of the bundle file to write (e.g. model.bundle.npz).")
     return Path(write_bundle(target, manifest, arrays))
+
+
+def _add_probe(model: Any, parts: ModelParts, manifest: dict[str, Any], arrays: dict[str, Any], probe: Any) -> None:
+    """Store the reproduction probe; an automatic one that cannot be made is left out with a warning."""
+    from numerai_mcp.bundle.exporters.probe import make_probe
+
+    try:
+        made = make_probe(model, parts, manifest, arrays, probe)
+    except BundleError as exc:
+        if not (isinstance(probe, str) and probe == "auto"):
+            raise
+        import warnings
+
+        warnings.warn(f"no reproduction probe stored: {exc}", stacklevel=4)
+        return
+    if made is not None:
+        manifest["probe"], probe_arrays = made
+        arrays.update(probe_arrays)
