@@ -89,8 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from numerai_mcp.api.errors import NumeraiError
     from numerai_mcp.config import Settings
+    from numerai_mcp.errors import NumeraiMcpError
     from numerai_mcp.harness.evaluate import ValidationData, evaluate_pickle, parse_eras
     from numerai_mcp.redact import install_log_redaction, redact
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.pickle, data, eras=args.eras, python_version=args.python, timeout_s=args.timeout,
             allow_unsafe=args.allow_unsafe, plot_dir=args.plot, use_cache=not args.no_cache,
             cache_dir=settings.cache_dir, progress=progress)
-    except (ValueError, RuntimeError, NumeraiError) as exc:
+    except NumeraiMcpError as exc:  # bad arguments or data, no interpreter or isolation, the API refused
         return fail(str(exc))
     print(evaluation.model_dump_json(indent=2) if args.json else format_evaluation(evaluation))
     return 0 if evaluation.passed else 1

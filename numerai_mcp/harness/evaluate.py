@@ -13,7 +13,7 @@ clock of 600 s (one live call: load + predict) plus 60 s per era, stated in the 
 
 The server never imports numpy, pandas or matplotlib: the data and the pictures are handled
 by scripts run with the runtime's interpreter. Bad arguments or unreadable data raise
-EvaluationError (a ValueError) saying what to do; a pickle that fails is not an exception but
+EvaluationError (an InvalidInputError) saying what to do; a pickle that fails is not an exception but
 an Evaluation with passed=false and the failing check.
 """
 
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from numerai_mcp.errors import InvalidInputError
 from numerai_mcp.harness.verdict import Check, collect_fixes
 from numerai_mcp.progress import ProgressFn, no_progress
 from numerai_mcp.scores import max_drawdown, mean_std_sharpe
@@ -60,7 +61,7 @@ SCORING_SCRIPT, PLOT_SCRIPT = _HERE / "scoring_script.py", _HERE / "plot_script.
 ErasArg = int | Sequence[str] | Literal["all"] | None
 
 
-class EvaluationError(ValueError):
+class EvaluationError(InvalidInputError):
     """An argument or the validation data is wrong; nothing was run. The message says what to do."""
 
 
@@ -504,7 +505,8 @@ def evaluate_pickle(path: Path, data: ValidationData, *, eras: ErasArg | str = N
     from numerai_mcp.harness import evaluation_store
     from numerai_mcp.harness.runtime import ensure_runtime
     from numerai_mcp.harness.sandbox import Limits, require_isolation
-    from numerai_mcp.harness.scan import required_distributions, scan_pickle
+    from numerai_mcp.harness.scan import scan_pickle
+    from numerai_mcp.harness.scan_target import required_distributions
 
     report_progress = progress or no_progress
     started = time.perf_counter()

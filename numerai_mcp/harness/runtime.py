@@ -224,7 +224,11 @@ def _build(home: Path, base: Path | None, interpreter: Path, python: str, wanted
         what=f"installing {', '.join(wanted)} for Python {python}")
     manifest = {"python_version": python, "interpreter": str(interpreter), "packages": dict(wanted),
                 "pins_source": pins_source, "env": {}, "built_at": time.time()}
-    (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    # Replace, never rewrite: in a grown runtime the manifest is a hard link to the current generation's, which a
+    # running validation still trusts (and which must stay true if this build fails).
+    staged = work / f".{MANIFEST}.tmp"
+    staged.write_text(json.dumps(manifest, indent=1))
+    os.replace(staged, work / MANIFEST)
     progress(3, 4, "activating the runtime")
     os.rename(work, gen)
     return gen

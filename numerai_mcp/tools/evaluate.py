@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from numerai_mcp.config import Settings
+from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.harness.evaluate import EraScore, Evaluation
 from numerai_mcp.tools.common import api_client, async_progress, server_state, thread_progress, tool_errors
 from numerai_mcp.tools.paths import check_input_file, check_output_dir
@@ -70,7 +71,7 @@ def run_evaluation(settings: Settings, path: Path, data: Any, progress: Any, **o
 
     try:
         return evaluate_pickle(path, data, cache_dir=settings.cache_dir, progress=progress, **options)
-    except (ValueError, RuntimeError) as exc:  # bad arguments or data, unknown version, missing interpreter
+    except NumeraiMcpError as exc:  # bad arguments or data, unknown version, no interpreter or isolation
         raise ToolError(str(exc)) from None
 
 

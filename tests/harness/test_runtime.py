@@ -87,8 +87,12 @@ def test_concurrent_cold_builds_then_grow_past_a_crashed_build(tmp_path: Path) -
     base = ensure_runtime("3.12", cache_dir=tmp_path, progress=lambda d, t, m: progress.append(m))
     assert set(base.packages) == {"numpy", "pandas", "pyarrow", "cloudpickle"} and progress == []
     (home / "gen-99.tmp").mkdir()  # what a crashed build leaves behind
+    base_manifest = (base.root / MANIFEST).read_bytes()
     grown = ensure_runtime("3.12", ["scikit-learn"], cache_dir=tmp_path,
                            progress=lambda d, t, m: progress.append(m))
+    # the grown generation starts as hard links to the base: writing its manifest must not rewrite the base's
+    assert (base.root / MANIFEST).read_bytes() == base_manifest
+    assert "scikit-learn" not in json.loads(base_manifest)["packages"]
     assert any("installing" in m for m in progress) and progress[-1] == "Python 3.12 runtime ready"
     assert grown.root != base.root and grown.has("scikit-learn") and grown.has("numpy")
     assert (home / "current").resolve() == grown.root
