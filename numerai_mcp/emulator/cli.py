@@ -92,6 +92,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--validator", choices=("auto", "harness", "minimal"), default="auto",
                    help="how uploads are validated: the full harness, the minimal built-in runner, or auto "
                    "(the harness when installed)")
+    p.add_argument("--no-diagnostics", action="store_true",
+                   help="do not score validated pickles on the synthetic validation set (their diagnostics then "
+                   "succeed without numbers); scoring takes a few seconds of CPU per upload")
     p.add_argument("--python", type=_python, action="append", default=[], metavar="3.X=PATH",
                    help="interpreter (e.g. a venv with Numerai's pins) to validate 3.X pickles with; repeatable")
     p.add_argument("--idle-timeout", type=_idle_seconds, metavar="SECONDS",
@@ -199,6 +202,7 @@ def _serve(args: argparse.Namespace, data_dir: Path, home: SandboxHome | None) -
         drop_rate=args.drop_rate, latency_ms=args.latency_ms, seed=args.seed, url_lifetime_s=args.url_lifetime,
         max_object_size=args.max_object_size, validation_timeout_s=args.validation_timeout,
         validation_workers=args.validation_workers, validator=args.validator, pythons=dict(args.python),
+        diagnostics=not args.no_diagnostics,
     )
     try:
         if home is not None:

@@ -12,6 +12,7 @@ from numerai_mcp.emulator import signing
 from numerai_mcp.emulator.auth import auth_header
 from numerai_mcp.emulator.clock import CLOCK
 from numerai_mcp.emulator.datasets import Datasets
+from numerai_mcp.emulator.diagnose import Diagnoser, harness_diagnoser
 from numerai_mcp.emulator.faults import Faults
 from numerai_mcp.emulator.fresh import fresh_world
 from numerai_mcp.emulator.jobs import Jobs
@@ -29,7 +30,8 @@ DATASET_PREFIX = "datasets/"
 class Emulator:
     """Everything a request handler or the control API needs."""
 
-    def __init__(self, settings: EmulatorSettings, validator: Validator | None = None) -> None:
+    def __init__(self, settings: EmulatorSettings, validator: Validator | None = None,
+                 diagnoser: Diagnoser | None = None) -> None:
         self.settings = settings
         settings.store_dir.mkdir(parents=True, exist_ok=True)
         loaded = StateStore.load(settings.state_file) if settings.state_file else None
@@ -46,7 +48,11 @@ class Emulator:
                                    work_dir=settings.data_dir / "validation")
         self.validator_name, chosen = ("custom", validator) if validator else default_validator(context,
                                                                                                 settings.validator)
-        self.jobs = Jobs(self.store, chosen, self.pickle_path, settings.validation_workers)
+        # Diagnostics are scored with the harness, like evaluate_pickle; a custom or minimal validator gets none
+        # unless one is given (its diagnostics then mirror validation, without numbers).
+        if diagnoser is None and self.validator_name == "harness" and settings.diagnostics:
+            diagnoser = harness_diagnoser(context)
+        self.jobs = Jobs(self.store, chosen, self.pickle_path, settings.validation_workers, diagnoser)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:

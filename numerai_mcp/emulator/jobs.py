@@ -2,18 +2,20 @@
 
 Status vocabulary (close to numerai-api.md §4; Numerai's full sets are unknown):
 - pickle `validationStatus`: pending → validating → validated | failed
-- pickle `diagnosticsStatus`: pending → running → succeeded | failed (mirrors validation;
-  `diagnosticsStatusDescription` holds the validation description)
+- pickle `diagnosticsStatus`: pending → running → succeeded | failed. With a diagnoser, diagnostics
+  start once validation succeeded (a failed validation fails them too) and run on their own worker,
+  so a slow scoring never delays a validation; without one they mirror validation.
+  `diagnosticsStatusDescription` holds the run's description.
 - pickle `triggerStatus` (latest run): null → pending → running → submission_succeeded | submission_failed
 - trigger `status` and each `statuses[].status`: pending → running → succeeded | failed
 - trigger `type`: "validation" (after createComputePickleUpload, or triggerValidation=true)
   or "manual" (triggerComputePickleUpload); a manual run with no open round fails with
   "No currently open rounds!".
 
-A fixed pool of daemon threads takes trigger ids from a queue; the validator itself runs the
-pickle in another process. Results of jobs that started before a reset are dropped (the
+A fixed pool of daemon threads takes trigger ids from a queue, one more thread takes pickle ids
+to diagnose; the validator and the diagnoser run the pickle in another process. Results of jobs that started before a reset are dropped (the
 world's `generation` changed). On start, `recover()` re-queues validations that a restart
-interrupted and fails interrupted runs, so nothing stays pending forever.
+interrupted (and diagnostics) and fails interrupted runs, so nothing stays pending forever.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from numerai_mcp.emulator.catalog import data_version, docker_image
 from numerai_mcp.emulator.clock import CLOCK
+from numerai_mcp.emulator.diagnose import Diagnoser, DiagnosticsOutcome
 from numerai_mcp.emulator.state import (
     LogLine,
     Pickle,
@@ -87,10 +90,12 @@ class Jobs:
     """Runs queued triggers with the validator, a few at a time."""
 
     def __init__(self, store: StateStore, validator: Validator, pickle_path: Callable[[Pickle], Path],
-                 workers: int = 2) -> None:
+                 workers: int = 2, diagnoser: Diagnoser | None = None) -> None:
         self.store, self.validator, self.pickle_path = store, validator, pickle_path
+        self.diagnoser = diagnoser
         self.workers = max(1, workers)
         self._queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
+        self._diagnostics: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         # Cleared while paused (control API): queued work then waits, so a test can observe the pending states
         # that real validations pass through without racing them.
@@ -103,12 +108,17 @@ class Jobs:
             thread = threading.Thread(target=self._work, name=f"emulator-jobs-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.diagnoser is not None:
+            thread = threading.Thread(target=self._diagnose_work, name="emulator-diagnostics", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stopping = True
         self._go.set()
-        for _ in self._threads:
+        for _ in range(self.workers):
             self._queue.put(None)
+        self._diagnostics.put(None)
         kill_active_validations()
 
     def pause(self) -> None:
@@ -128,7 +138,13 @@ class Jobs:
     def recover(self) -> None:
         """After loading a state file: re-queue interrupted validations, fail interrupted runs."""
         requeue: list[str] = []
+        diagnose: list[str] = []
         with self.store.change() as world:
+            for pickle in world.pickles.values():
+                if (self.diagnoser is not None and pickle.validation_status == "validated"
+                        and pickle.diagnostics_status in ("pending", "running")):
+                    pickle.diagnostics_status = "pending"
+                    diagnose.append(pickle.id)
             for trigger in world.triggers.values():
                 if trigger.status in TERMINAL:
                     continue
@@ -145,20 +161,28 @@ class Jobs:
             generation = world.generation
         for trigger_id in requeue:
             self.submit(generation, trigger_id)
+        for pickle_id in diagnose:
+            self._diagnostics.put((generation, pickle_id))
 
-    # -- the worker ------------------------------------------------------------------------------
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
+    # -- the workers -----------------------------------------------------------------------------
+    def _serve(self, work: queue.Queue[tuple[int, str] | None], job: Callable[[int, str], None],
+               crashed: Callable[[int, str], None]) -> None:
+        """Take (generation, id) items until the stop marker; a crashing job is logged and failed, never fatal."""
+        while (item := work.get()) is not None:
             self._go.wait()
             if self._stopping:
                 return
-            generation, trigger_id = item
+            generation, key = item
             try:
-                self._run(generation, trigger_id)
+                job(generation, key)
             except Exception:  # noqa: BLE001 - a worker must survive any single job
-                log.exception("job for trigger %s crashed", trigger_id)
-                self._finish(generation, trigger_id, ValidationOutcome(
-                    False, "The emulator failed while running this job (see its log).", []))
+                log.exception("emulator job for %s crashed", key)
+                crashed(generation, key)
+
+    def _work(self) -> None:
+        self._serve(self._queue, self._run, lambda generation, trigger_id: self._finish(
+            generation, trigger_id, ValidationOutcome(False, "The emulator failed while running this job (see its "
+                                                             "log).", [])))
 
     def _run(self, generation: int, trigger_id: str) -> None:
         with self.store.change() as world:
@@ -177,7 +201,9 @@ class Jobs:
             add_status(trigger, "running", f"{what} with {image.name} ({image.reference}) on {version.name} live data")
             add_logs(trigger, [f"INFO:root:{what} in {image.reference}"])
             if trigger.type == "validation":
-                pickle.validation_status, pickle.diagnostics_status = "validating", "running"
+                # with a diagnoser, diagnostics wait for validation; without, they mirror it
+                pickle.validation_status = "validating"
+                pickle.diagnostics_status = "pending" if self.diagnoser is not None else "running"
             else:
                 pickle.trigger_status = "running"
             pickle.updated_at = now_iso()
@@ -198,8 +224,14 @@ class Jobs:
             pickle.updated_at = now_iso()
             if trigger.type == "validation":
                 pickle.validation_status = "validated" if outcome.passed else "failed"
-                pickle.diagnostics_status = "succeeded" if outcome.passed else "failed"
-                pickle.diagnostics_description = outcome.description
+                pickle.diagnostics = None
+                if outcome.passed and self.diagnoser is not None:
+                    pickle.diagnostics_status = "pending"
+                    pickle.diagnostics_description = "Waiting for validation diagnostics to start"
+                    self._diagnostics.put((generation, pickle.id))
+                else:
+                    pickle.diagnostics_status = "succeeded" if outcome.passed else "failed"
+                    pickle.diagnostics_description = outcome.description
                 add_status(trigger, "succeeded" if outcome.passed else "failed", outcome.description)
                 return
             if outcome.passed:
@@ -212,3 +244,38 @@ class Jobs:
             else:
                 add_status(trigger, "failed", outcome.description)
                 pickle.trigger_status = "submission_failed"
+
+    # -- diagnostics -----------------------------------------------------------------------------
+    def _diagnose_work(self) -> None:
+        self._serve(self._diagnostics, self._diagnose, lambda generation, pickle_id: self._diagnosed(
+            generation, pickle_id, DiagnosticsOutcome(False, "The emulator failed while computing these diagnostics "
+                                                             "(see its log).")))
+
+    def _diagnose(self, generation: int, pickle_id: str) -> None:
+        assert self.diagnoser is not None
+        with self.store.change() as world:
+            pickle = world.pickles.get(pickle_id)
+            if (world.generation != generation or pickle is None or pickle.diagnostics_status != "pending"
+                    or pickle.validation_status != "validated"):
+                return  # reset, deleted, or being validated again (that validation queues its own diagnostics)
+            image, version = docker_image(pickle.docker_image_id), data_version(pickle.data_version_id)
+            assert image is not None and version is not None
+            pickle.diagnostics_status = "running"
+            pickle.diagnostics_description = f"Scoring the pickle on {version.name} validation data"
+            pickle.updated_at = now_iso()
+            path = self.pickle_path(pickle)
+        if not path.is_file():
+            outcome = DiagnosticsOutcome(False, "The uploaded pickle file is missing from the store.")
+        else:
+            outcome = self.diagnoser(path, image.python, version.name)
+        self._diagnosed(generation, pickle_id, outcome)
+
+    def _diagnosed(self, generation: int, pickle_id: str, outcome: DiagnosticsOutcome) -> None:
+        with self.store.change() as world:
+            pickle = world.pickles.get(pickle_id)
+            if world.generation != generation or pickle is None or pickle.diagnostics_status != "running":
+                return  # reset, deleted, or validated again meanwhile (a new run is queued)
+            pickle.diagnostics_status = "succeeded" if outcome.passed else "failed"
+            pickle.diagnostics_description = outcome.description
+            pickle.diagnostics = dict(outcome.fields) if outcome.passed else None
+            pickle.updated_at = now_iso()

@@ -114,8 +114,10 @@ class IdleMonitor(threading.Thread):
 
 
 def validations_pending(emulator: Any) -> bool:
-    """True while any validation or run is queued or running (the emulator is working, not idle)."""
+    """True while any validation, run or diagnostics is queued or running (the emulator is working, not idle)."""
     from numerai_mcp.emulator.jobs import TERMINAL
 
     with emulator.store.read() as world:
-        return any(t.status not in TERMINAL for t in world.triggers.values())
+        return (any(t.status not in TERMINAL for t in world.triggers.values())
+                or any(p.validation_status == "validated" and p.diagnostics_status in ("pending", "running")
+                       for p in world.pickles.values()))

@@ -26,6 +26,7 @@ class EmulatorSettings:
     validation_timeout_s: float = DEFAULT_VALIDATION_TIMEOUT_S
     validation_workers: int = 2
     validator: str = "auto"  # "harness" | "minimal" | "auto" (harness when installed)
+    diagnostics: bool = True  # score validated pickles on the synthetic validation set (harness validator only)
     # Interpreters to validate pickles with, by minor version ("3.12" -> venv python).
     pythons: dict[str, Path] = field(default_factory=dict)
 

@@ -116,6 +116,7 @@ class Pickle:
     trigger_status: str | None = None
     diagnostics_status: str | None = None
     diagnostics_description: str | None = None
+    diagnostics: dict[str, Any] | None = None  # computed V2Diagnostics fields (camelCase) once they succeeded
     trigger_ids: list[str] = field(default_factory=list)
 
 

@@ -108,11 +108,12 @@ def diagnostics_id(pickle_id: str) -> str:
 
 
 def diagnostics(record: Pickle) -> View:
-    """A pickle's validation as a V2Diagnostics run: its status and message (metrics are not computed yet)."""
+    """A pickle's diagnostics run as V2Diagnostics: its status and message, and once computed its numbers."""
     return {
         "id": diagnostics_id(record.id), "computePickleUploadId": record.id, "filename": record.filename,
         "tournament": CLASSIC, "status": record.diagnostics_status, "message": record.diagnostics_description,
         "insertedAt": record.inserted_at, "updatedAt": record.updated_at, "perEraDiagnostics": [],
+        **(record.diagnostics or {}),
     }
 
 

@@ -450,18 +450,13 @@ def as_v2_diagnostics(evaluation: Evaluation) -> dict[str, Any]:
 
 def plot_evaluation(evaluation: Evaluation, out_dir: Path, runtime: LocalRuntime, cache_dir: Path) -> dict[str, str]:
     """PNG pictures of an evaluation (per-era CORR bars, cumulative CORR; the benchmark's on the same axes)."""
-    if not evaluation.per_era:
-        return {}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="numerai-plot-") as work:
-        answer = run_script(runtime, PLOT_SCRIPT, [], {
-            "eras": [row.era for row in evaluation.per_era], "corr": [row.corr for row in evaluation.per_era],
-            "benchmark_corr": [row.benchmark_corr for row in evaluation.per_era]
-            if any(row.benchmark_corr is not None for row in evaluation.per_era) else None,
-            "benchmark_name": evaluation.benchmark_model, "label": Path(evaluation.path).stem,
-            "synthetic": evaluation.synthetic, "out_dir": str(out_dir)}, cache_dir, Path(work))
-    return {str(name): str(path) for name, path in answer["written"].items()}
+    from numerai_mcp.harness.plots import PerEraSeries, draw
+
+    rows = evaluation.per_era
+    series = PerEraSeries(eras=[row.era for row in rows], corr=[row.corr for row in rows],
+                          label=Path(evaluation.path).stem, benchmark_corr=[row.benchmark_corr for row in rows],
+                          benchmark_name=evaluation.benchmark_model, synthetic=evaluation.synthetic)
+    return draw(series, out_dir, runtime, cache_dir)
 
 
 # ------------------------------------------------------------------ entry point

@@ -48,6 +48,7 @@ def plot(request):
     bench_name = request.get("benchmark_name") or "benchmark"
     label = request.get("label") or "model"
     suffix = " (synthetic data)" if request.get("synthetic") else ""
+    source = request.get("source") or "Validation"
     positions = list(range(len(eras)))
     bench_values = [0.0 if v is None else float(v) for v in bench] if bench else None
 
@@ -65,9 +66,9 @@ def plot(request):
                       label=bench_name)
 
     written = {
-        "per_era": _figure(plt, per_era, eras, "Validation CORR per era" + suffix, "CORR",
+        "per_era": _figure(plt, per_era, eras, source + " CORR per era" + suffix, "CORR",
                            os.path.join(request["out_dir"], "corr_per_era.png")),
-        "cumulative": _figure(plt, cumulative, eras, "Cumulative validation CORR" + suffix, "cumulative CORR",
+        "cumulative": _figure(plt, cumulative, eras, source + " cumulative CORR" + suffix, "cumulative CORR",
                               os.path.join(request["out_dir"], "corr_cumulative.png")),
     }
     return {"written": written, "width": int(WIDTH_IN * DPI), "height": int(HEIGHT_IN * DPI)}

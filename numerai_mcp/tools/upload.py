@@ -10,14 +10,15 @@ dockerImage, dataVersion, wait, waitSeconds, clearWebhook, disable, offset, limi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from numerai_mcp.api import deploy, diagnostics
@@ -30,6 +31,7 @@ from numerai_mcp.api.upload import put_file
 from numerai_mcp.config import Settings
 from numerai_mcp.tools.common import api_client, async_progress, server_state, tool_errors
 from numerai_mcp.tools.confirm import CONFIRMED, Answer, Confirmation, ask, require_confirmation
+from numerai_mcp.tools.diagnostics_extras import LocalEvaluation, draw_plots, images_of, local_evaluation
 from numerai_mcp.tools.gate import clear, python_of_file
 from numerai_mcp.tools.paths import check_input_file
 from numerai_mcp.uploads.memory import UploadMemory, UploadRecord, account_key
@@ -79,7 +81,9 @@ DESCRIPTION = """Upload a model pickle to Numerai and deploy it, one `operation`
 5. operation='get_logs' (triggerId or pickleId[, offset]) — the run's logs, paged, and whether the run finished.
 6. operation='diagnostics' (pickleId, or modelId for the slot's pickle[, wait=true]) — Numerai's own scoring of the
    pickle on its validation data (CORR mean, Sharpe, drawdown, BMC, MMC, feature exposure, per-era values), which
-   starts after validation; wait=true waits while it is pending. To see how all slots are doing, use model_status.
+   starts after validation; wait=true waits while it is pending. Returns per-era and cumulative CORR plots as images
+   (and files) and, when evaluate_pickle scored the same file here, its numbers beside Numerai's with a flag if they
+   disagree (the file or the data differ). To see how all slots are doing, use model_status.
 Also, step by step as in Numerai's upload skill: get_upload_auth (modelId[, filename]), put_file (presignedUrl,
 localPath), create (modelId, filename: the server-side name or the one you gave get_upload_auth[, dockerImage,
 dataVersion]); and list_docker_images, list_data_versions.
@@ -136,6 +140,11 @@ class UploadModelResult(ApiModel):
                                                               "Numerai's diagnostics of the pickle.")
     local_file: LocalFile | None = Field(default=None, description="diagnostics: the local file numerai-mcp uploaded "
                                          "as this pickle, when it did.")
+    local_evaluation: LocalEvaluation | None = Field(default=None, description="diagnostics: evaluate_pickle's result "
+                                                     "for the same file (by sha256) beside Numerai's, with a flag when "
+                                                     "they disagree beyond rounding.")
+    plots: dict[str, str] | None = Field(default=None, description="diagnostics: PNG files of Numerai's per-era and "
+                                         "cumulative validation CORR (also returned as images).")
 
 
 def _require(operation: str, provided: dict[str, Any]) -> None:
@@ -182,7 +191,7 @@ async def upload_model(
     confirm: Annotated[bool, Field(description="assign: true once the user agreed (needed when the client cannot ask the user itself).")] = False,
     offset: Annotated[int, Field(description="get_logs: first line to return.", ge=0)] = 0,
     limit: Annotated[int, Field(description="get_logs: most lines to return.", ge=1, le=2000)] = 200,
-) -> UploadModelResult:
+) -> Annotated[CallToolResult, UploadModelResult]:
     call = Call(
         ctx=ctx, answer=answer, model_id=modelId, filename=filename, presigned_url=presignedUrl, pickle_id=pickleId,
         trigger_id=triggerId, trigger_validation=triggerValidation, docker_image=dockerImage, data_version=dataVersion,
@@ -200,7 +209,11 @@ async def upload_model(
             credentials = client.require_credentials()
             call.memory = UploadMemory(server_state(ctx).settings.cache_dir,
                                        account_key(client.url, credentials.public_id))
-            return await handler(call, client)
+            result = await handler(call, client)
+    # the JSON text and structured content the SDK would make of the model, plus any images (diagnostics' plots)
+    text = pydantic_core.to_json(result, fallback=str, indent=2).decode()
+    return CallToolResult(content=[TextContent(text=text), *call.images],
+                          structured_content=result.model_dump(mode="json", by_alias=True))
 
 
 @dataclass
@@ -226,6 +239,7 @@ class Call:
     limit: int
     path: Path | None = None
     memory: UploadMemory = None  # type: ignore[assignment]  # set before a handler runs
+    images: list[ImageContent] = field(default_factory=list)  # returned beside the result (diagnostics' plots)
 
 
 # ------------------------------------------------------------------ upload steps
@@ -590,8 +604,15 @@ async def _op_diagnostics(call: Call, client: NumeraiClient) -> UploadModelResul
     record = call.memory.by_pickle(pickle.id) or (call.memory.get(pickle.filename) if pickle.filename else None)
     local = LocalFile(local_path=record.local_path, sha256=record.sha256, python=record.python,
                       verdict_passed=record.verdict_passed, verdict_summary=record.verdict_summary) if record else None
+    cache_dir = server_state(call.ctx).settings.cache_dir
+    plots, warnings = await draw_plots(cache_dir, pickle, found)
+    call.images = images_of(plots)
+    beside = local_evaluation(cache_dir, record.sha256 if record else None, found) if found.succeeded else None
+    if beside is not None:
+        summary += f" Local evaluation: {beside.verdict}"
     return UploadModelResult(operation="diagnostics", pickle=pickle, diagnostics=found, local_file=local,
-                             summary=summary, next_step=next_step)
+                             local_evaluation=beside, plots=plots or None, warnings=warnings, summary=summary,
+                             next_step=next_step)
 
 
 def _diagnostics_outcome(call: Call, pickle: Pickle, found: DiagnosticsReport) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """A pickle's diagnostics run goes through Numerai's lifecycle (pending → running → succeeded | failed) on the pickle
-and on its `diagnostics` row, and a pickle run by the wrong Python fails with Numerai's own words."""
+and on its `diagnostics` row, is scored on the synthetic validation set once validation
+passed, and a pickle run by the wrong Python fails with Numerai's own words."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ import httpx
 import pytest
 
 from numerai_mcp.emulator.validation import SEGFAULT
-from tests.support.emulator_api import Gql, pickle_view, set_jobs_paused, upload_pickle, wait_for_validation
+from tests.support.emulator_api import (
+    Gql,
+    pickle_view,
+    set_jobs_paused,
+    upload_pickle,
+    wait_for_diagnostics,
+    wait_for_validation,
+)
 from tests.support.pickles import GOOD_ONE_ARG, build_pickle
 
 RUN = "query($id: ID) { diagnostics(id: $id) { id computePickleUploadId status message } }"
+NUMBERS = ("query($id: ID) { diagnostics(id: $id) { validationCorrMean validationCorrStd validationCorrSharpe "
+           "erasAcceptedCount tickersAcceptedCount examplePredsCorrMean validationFeatureCorrMax validationMmcMean "
+           "perEraDiagnostics { era validationCorr validationFeatureCorrMax } } }")
 STATUS = "query($id: ID) { computePickles(id: $id) { diagnosticsId diagnosticsStatus diagnosticsStatusDescription } }"
 
 
@@ -25,8 +36,8 @@ def _diagnostics(api: Gql, pickle_id: str) -> tuple[dict[str, Any], dict[str, An
 
 
 @pytest.mark.slow
-def test_paused_jobs_leave_the_diagnostics_pending_until_released(api: Gql, emulator: Any, fixture_pickle: Path,
-                                                                  tmp_path: Path) -> None:
+def test_diagnostics_wait_for_validation_then_score_the_pickle(api: Gql, emulator: Any, fixture_pickle: Path,
+                                                               tmp_path: Path) -> None:
     assert set_jobs_paused(emulator.url, True) == {"paused": True}
     created = upload_pickle(api, Path(shutil.copy(fixture_pickle, tmp_path / "neutral.pkl")), model_id=api.model_id())
     pickle, run = _diagnostics(api, created["id"])
@@ -35,12 +46,31 @@ def test_paused_jobs_leave_the_diagnostics_pending_until_released(api: Gql, emul
     assert pickle_view(api, created["id"])["validationStatus"] == "pending"
 
     assert set_jobs_paused(emulator.url, False) == {"paused": False}
-    assert wait_for_validation(api, created["id"])["validationStatus"] == "validated"
+    validated = wait_for_validation(api, created["id"])
+    assert validated["validationStatus"] == "validated"
+    assert validated["diagnosticsStatus"] in ("pending", "running", "succeeded")  # scoring starts after validation
+    statuses = [s["status"] for s in validated["triggers"][0]["statuses"]]
+    assert statuses == ["pending", "running", "succeeded"]
+
+    assert wait_for_diagnostics(api, created["id"])["diagnosticsStatus"] == "succeeded"
     pickle, run = _diagnostics(api, created["id"])
     assert (pickle["diagnosticsStatus"], run["status"]) == ("succeeded", "succeeded")
-    assert run["message"] == pickle["diagnosticsStatusDescription"] and run["message"].startswith("Validation succeeded")
-    statuses = [s["status"] for s in pickle_view(api, created["id"])["triggers"][0]["statuses"]]
-    assert statuses == ["pending", "running", "succeeded"]
+    assert run["message"] == pickle["diagnosticsStatusDescription"]
+    assert run["message"].startswith("Diagnostics computed on 40 eras of synthetic validation data")
+    numbers = api.data(NUMBERS, {"id": pickle["diagnosticsId"]})["diagnostics"][0]
+    eras = numbers["perEraDiagnostics"]
+    assert [e["era"] for e in eras] == [f"{575 + i:04d}" for i in range(40)]  # every synthetic validation era
+    corr = [e["validationCorr"] for e in eras]
+    assert all(isinstance(v, float) and -1 <= v <= 1 for v in corr)
+    mean = sum(corr) / len(corr)
+    std = (sum((v - mean) ** 2 for v in corr) / (len(corr) - 1)) ** 0.5
+    assert numbers["validationCorrMean"] == pytest.approx(mean, abs=1e-12)
+    assert numbers["validationCorrStd"] == pytest.approx(std, abs=1e-12)
+    assert numbers["validationCorrSharpe"] == pytest.approx(mean / std, abs=1e-9)
+    assert numbers["erasAcceptedCount"] == 40 and numbers["tickersAcceptedCount"] == 40 * 250
+    assert numbers["examplePredsCorrMean"] > 0.05  # the synthetic benchmark model carries the planted signal
+    assert numbers["validationFeatureCorrMax"] == max(e["validationFeatureCorrMax"] for e in eras)
+    assert numbers["validationMmcMean"] is None  # no meta model in the sandbox: not made up
 
 
 def test_a_reset_releases_paused_jobs_and_bad_settings_are_refused(emulator: Any) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from numerai_mcp.emulator.control import start_emulator
 from tests.emulator.conftest import OWN_PYTHON, pickled_function
-from tests.support.emulator_api import Gql, pickle_view, upload_pickle, wait_for_validation
+from tests.support.emulator_api import Gql, pickle_view, upload_pickle, wait_for_diagnostics, wait_for_validation
 
 pytestmark = pytest.mark.slow
 
@@ -126,3 +126,28 @@ def test_a_vanished_state_directory_does_not_break_requests_or_shutdown(tmp_path
         process = emulator.process
         emulator.stop()
     assert process.returncode == 0
+
+
+def test_diagnostics_interrupted_by_a_restart_are_scored_again(tmp_path: Path, test_cache_dir: Path,
+                                                               fixture_pickle: Path) -> None:
+    """The full harness validator (and so diagnostics); a restart while the pickle is being scored."""
+    import shutil
+
+    with start_emulator(state_file=tmp_path / "state.json", data_dir=tmp_path / "data",
+                        cache_dir=test_cache_dir) as emulator:
+        api = Gql(emulator.url, emulator.auth)
+        path = Path(shutil.copy(fixture_pickle, tmp_path / "neutral.pkl"))
+        created = upload_pickle(api, path, model_id=api.model_id())
+        assert wait_for_validation(api, created["id"])["validationStatus"] == "validated"
+        deadline = time.monotonic() + 120
+        while (status := pickle_view(api, created["id"])["diagnosticsStatus"]) != "running":
+            assert status == "pending" and time.monotonic() < deadline, f"diagnostics never started: {status}"
+            time.sleep(0.05)
+
+        emulator.restart()
+
+        pickle = wait_for_diagnostics(api, created["id"])
+        assert pickle["diagnosticsStatus"] == "succeeded", pickle["diagnosticsStatusDescription"]
+        [run] = api.data("query($p: ID) { diagnostics(modelId: $p) { computePickleUploadId perEraDiagnostics { era } } }",
+                         {"p": api.model_id()})["diagnostics"]
+        assert run["computePickleUploadId"] == created["id"] and len(run["perEraDiagnostics"]) == 40

@@ -231,7 +231,8 @@ def predict(live_features):
     before = users_verdict.stat().st_mtime_ns if users_verdict.exists() else None
     created = upload_pickle(api, path, model_id=api.model_id(), python="3.12")
     pickle = wait_for_validation(api, created["id"])
-    assert pickle["validationStatus"] == "validated", pickle["diagnosticsStatusDescription"]
-    assert "Stricter local checks flagged: not constant" in pickle["diagnosticsStatusDescription"]
+    validation = pickle["triggers"][0]["statuses"][-1]
+    assert pickle["validationStatus"] == "validated", validation
+    assert "Stricter local checks flagged: not constant" in validation["description"]
     # the emulator plays Numerai's servers: it never writes verdicts into the user's cache
     assert (users_verdict.stat().st_mtime_ns if users_verdict.exists() else None) == before

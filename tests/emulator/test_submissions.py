@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.emulator_api import Gql, pickle_view, upload_pickle, wait_for_trigger, wait_for_validation
+from tests.support.emulator_api import (
+    Gql,
+    pickle_view,
+    upload_pickle,
+    wait_for_diagnostics,
+    wait_for_trigger,
+    wait_for_validation,
+)
 
 ASSIGN = "mutation($m: String, $p: ID) { assignPickleToModel(modelId: $m, pickleId: $p) }"
 RUN = "mutation($p: ID) { triggerComputePickleUpload(pickleId: $p) { id } }"
@@ -42,11 +49,11 @@ def test_a_successful_run_records_a_submission_for_its_slot(api: Gql, emulator: 
                                                             tmp_path: Path) -> None:
     model_id = api.model_id()
     created = upload_pickle(api, Path(shutil.copy(fixture_pickle, tmp_path / "neutral.pkl")), model_id=model_id)
-    pickle = wait_for_validation(api, created["id"])
-    assert pickle["validationStatus"] == "validated", pickle["diagnosticsStatusDescription"]
+    assert wait_for_validation(api, created["id"])["validationStatus"] == "validated"
+    pickle = wait_for_diagnostics(api, created["id"])
     [run] = api.data(DIAGNOSTICS, {"m": model_id})["diagnostics"]
     assert run["computePickleUploadId"] == created["id"] and run["status"] == "succeeded"
-    assert run["message"] == pickle["diagnosticsStatusDescription"] and run["perEraDiagnostics"] == []
+    assert run["message"] == pickle["diagnosticsStatusDescription"] and len(run["perEraDiagnostics"]) == 40
     diagnostics_id = api.data("query($p: ID) { computePickles(id: $p) { diagnosticsId } }",
                               {"p": created["id"]})["computePickles"][0]["diagnosticsId"]
     assert diagnostics_id == run["id"]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.types import ImageContent
 
 from numerai_mcp.api.health import assign_call, create_call, upload_call
 from numerai_mcp.emulator.validation import SEGFAULT
@@ -147,10 +148,19 @@ async def test_a_real_stdio_client_the_resource_and_the_command_line(emulator: A
         overview = await call(client, "model_status", {})
         resource = json.loads((await client.read_resource("numerai://slots")).contents[0].text)
         one = json.loads((await client.read_resource("numerai://slots/bad_model")).contents[0].text)
+        diagnosed = await client.call_tool("upload_model", {"operation": "diagnostics",
+                                                               "modelId": five.ids["good_model"]})
     assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
     check_verdicts(overview, five)
     check_verdicts(resource, five)
     assert [(s["name"], s["problem"]) for s in one["slots"]] == [("bad_model", "validation_failed")]
+    # the assigned pickle's diagnostics, with Numerai's per-era values drawn as the two PNGs
+    report = diagnosed.structured_content
+    assert not diagnosed.is_error and report is not None and report["pickle"]["id"] == five.pickles["good_model"]
+    assert report["diagnostics"]["succeeded"] and len(report["diagnostics"]["diagnostics"]["perEraDiagnostics"]) == 40
+    images = [block for block in diagnosed.content if isinstance(block, ImageContent)]
+    assert [block.mime_type for block in images] == ["image/png", "image/png"]
+    assert sorted(report["plots"]) == ["cumulative", "per_era"]
 
     # The command line, as another user would run it: minimal environment, its own HOME and an empty cache, so
     # numerai-mcp has no record of the 3.11 file and says what it does know.

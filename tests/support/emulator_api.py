@@ -120,6 +120,18 @@ def wait_for_validation(api: Gql, pickle_id: str, timeout_s: float = 300.0) -> d
         time.sleep(0.2)
 
 
+def wait_for_diagnostics(api: Gql, pickle_id: str, timeout_s: float = 300.0) -> dict[str, Any]:
+    """The pickle once its diagnostics ended (they start after validation; a failed validation fails them)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pickle = pickle_view(api, pickle_id)
+        if pickle["diagnosticsStatus"] in ("succeeded", "failed"):
+            return pickle
+        if time.monotonic() > deadline:
+            raise AssertionError(f"diagnostics of {pickle_id} not finished after {timeout_s} s: {pickle}")
+        time.sleep(0.2)
+
+
 def wait_for_trigger(api: Gql, pickle_id: str, trigger_id: str, timeout_s: float = 300.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:

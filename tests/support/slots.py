@@ -20,7 +20,14 @@ from typing import Any
 
 import anyio.to_thread
 
-from tests.support.emulator_api import Gql, pickle_view, upload_pickle, wait_for_trigger, wait_for_validation
+from tests.support.emulator_api import (
+    Gql,
+    pickle_view,
+    upload_pickle,
+    wait_for_diagnostics,
+    wait_for_trigger,
+    wait_for_validation,
+)
 from tests.support.pickles import GOOD_ONE_ARG, build_pickle
 
 OUT_OF_RANGE = """
@@ -68,6 +75,8 @@ async def five_slot_account(api: Gql, mcp: Any, work: Path, cache_dir: Path, fix
 
     for name in ("good_model", "hook_model", "bad_model", "segv_model"):
         await anyio.to_thread.run_sync(wait_for_validation, api, slots.pickles[name])
+    for name in ("good_model", "hook_model"):  # scored after validation (the same file: the second is remembered)
+        await anyio.to_thread.run_sync(wait_for_diagnostics, api, slots.pickles[name])
     good_id = slots.pickles["good_model"]
     api.data(ASSIGN, {"m": slots.ids["good_model"], "p": good_id})
     api.data(RUN, {"p": good_id})
