@@ -1,38 +1,27 @@
 #!/usr/bin/env bash
-# install-mcp.sh: install numerai-mcp into a virtual environment of its own with uv (or a Python >= 3.11
-# with venv + pip), then run its `numerai-mcp install`, which registers the MCP server "numerai" with the
-# agent clients here (clients, configs and the key are the package's business: numerai_mcp/install/).
-#   ./install-mcp.sh [options]                               from a checkout: installs that checkout
-#   curl -sL <raw url of this file> | bash -s -- [options]   installs $NUMERAI_MCP_SOURCE, else REPO_URL
-#   uv tool install <source> && numerai-mcp install          the same without this script
-# Written for bash 3.2 and later (macOS's /bin/bash); empty arrays are expanded as ${a[@]+"${a[@]}"}.
+# install-mcp.sh: install numerai-mcp into a virtual environment of its own (uv, else a Python >= 3.11 with venv +
+# pip), then run `numerai-mcp install`, which registers the MCP server "numerai" with the agent clients here.
+# Without this script: uv tool install <source> && numerai-mcp install. Works with bash 3.2+ (macOS's /bin/bash).
 set -euo pipefail
 
 REPO_URL="https://github.com/numerai-mcp/numerai-mcp.git"
 PACKAGE="numerai-mcp"
 
-usage() { # the options other than the script's own are described by numerai-mcp itself, when it is here
+usage() { # the options other than the script's own are numerai-mcp install's, described by it when it is here
   cat <<'EOF'
 install-mcp.sh: install numerai-mcp and register it with your agent clients (numerai-mcp install).
-
-Usage: ./install-mcp.sh [options]
-       curl -sL <raw url>/install-mcp.sh | bash -s -- [options]
-
-Options of this script (every other option is numerai-mcp install's, listed below):
-  --reuse            Do not install: register the existing install (also --no-install).
-  --uninstall        Run `numerai-mcp uninstall` (with --client, --dry-run, --force, --purge or
-                     --non-interactive), then delete the virtual environment.
-  --dry-run          Also install nothing.
-  -h, --help         Show this help.
-Environment: NUMERAI_MCP_HOME (install root, default ~/.local/share/numerai-mcp), NUMERAI_MCP_SOURCE
-(what to install: default this checkout, else REPO_URL), NUMERAI_MCP_PYTHON (a Python >= 3.11),
-NUMERAI_MCP_INSTALLER (uv | pipx | pip; default uv, else pipx to run uv, else venv + pip).
-Exit status: 0 done; 1 something failed (each failure is explained); 2 bad usage.
-
+Usage: ./install-mcp.sh [options]   or   curl -sL <raw url>/install-mcp.sh | bash -s -- [options]
+This script's options (every other option is numerai-mcp install's, listed below):
+  --reuse (or --no-install)  register the existing install;  --dry-run  also install nothing;  -h, --help
+  --uninstall        run `numerai-mcp uninstall` (with --client, --dry-run, --force, --purge, --non-interactive),
+                     then delete the virtual environment.
+Environment: NUMERAI_MCP_HOME (install root, default ~/.local/share/numerai-mcp), NUMERAI_MCP_SOURCE (what to
+install: default this checkout, else REPO_URL), NUMERAI_MCP_PYTHON (a Python >= 3.11), NUMERAI_MCP_INSTALLER
+(uv | pipx | pip; default uv, else pipx to run uv, else venv + pip). Exit status: 0 done, 1 failed, 2 bad usage.
 EOF
   if find_program checkout; then "${PROGRAM[@]}" install --help; else
-    echo "numerai-mcp install's options: --client NAME, --sandbox, --non-interactive, --key-in-env, --embed-key, --force;"
-    echo "each is described by \`numerai-mcp install --help\` (run this script from a checkout to see them here)."
+    echo "numerai-mcp install's options (--client NAME, --sandbox, --non-interactive, --key-in-env, --embed-key,"
+    echo "--force) are described by \`numerai-mcp install --help\` (run this script from a checkout to see them here)."
   fi
 }
 
@@ -71,9 +60,8 @@ venv_healthy() { [ -x "$VENV_PYTHON" ] && python_ok "$VENV_PYTHON"; }
 find_python() { # sets PYTHON to an interpreter >= 3.11, or to ""
   local name
   if [ -n "${NUMERAI_MCP_PYTHON:-}" ]; then
-    { PYTHON=$(command -v "$NUMERAI_MCP_PYTHON") && python_ok "$PYTHON"; } ||
-      fail "NUMERAI_MCP_PYTHON=$NUMERAI_MCP_PYTHON is not Python 3.11 or newer (or not an executable)."
-    return 0
+    { PYTHON=$(command -v "$NUMERAI_MCP_PYTHON") && python_ok "$PYTHON"; } && return 0
+    fail "NUMERAI_MCP_PYTHON=$NUMERAI_MCP_PYTHON is not Python 3.11 or newer (or not an executable)."
   fi
   for name in python3.13 python3.12 python3.11 python3 python; do
     if PYTHON=$(command -v "$name") && python_ok "$PYTHON"; then return 0; fi
