@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from numerai_mcp.harness.runtime import LocalRuntime
 
+FILES = {"per_era": "corr_per_era.png", "cumulative": "corr_cumulative.png"}  # as plot_script.py names them
+
 
 @dataclass(frozen=True)
 class PerEraSeries:
@@ -28,6 +30,12 @@ class PerEraSeries:
     benchmark_name: str | None = None
     synthetic: bool = False
     source: str = "Validation"  # the title's first word(s), e.g. "Numerai diagnostics: validation"
+
+
+def already_drawn(out_dir: Path) -> dict[str, str] | None:
+    """{name: path} when `out_dir` holds both pictures (drawn earlier for the same numbers), else None."""
+    found = {name: Path(out_dir) / file for name, file in FILES.items()}
+    return {name: str(path) for name, path in found.items()} if all(p.is_file() for p in found.values()) else None
 
 
 def draw(series: PerEraSeries, out_dir: Path, runtime: LocalRuntime, cache_dir: Path) -> dict[str, str]:

@@ -9,6 +9,8 @@ same file, same data and same scoring agree up to rounding; beyond that the file
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -86,7 +88,7 @@ def local_evaluation(cache_dir: Path, sha256: str | None, found: DiagnosticsRepo
 
 async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport) -> tuple[dict[str, str], list[str]]:
     """({name: PNG path}, warnings) for finished diagnostics with per-era values; drawing problems are warnings."""
-    from numerai_mcp.harness.plots import PerEraSeries, draw_with_pinned_runtime
+    from numerai_mcp.harness.plots import PerEraSeries, already_drawn, draw_with_pinned_runtime
 
     run = found.diagnostics
     eras = [e for e in (run.per_era_diagnostics if run else []) if e.era is not None]
@@ -97,7 +99,13 @@ async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport) 
         label=Path(pickle.filename or pickle.id).stem, benchmark_corr=[e.example_preds_corr for e in eras],
         benchmark_name="example predictions", synthetic="synthetic" in (found.description or "").lower(),
         source="Numerai diagnostics: validation")
-    folder = cache_dir / "diagnostics" / re.sub(r"[^A-Za-z0-9_.-]", "_", found.diagnostics_id or pickle.id)[:100]
+    # one folder per run and per set of numbers: asking again reuses the pictures, new numbers get new ones
+    digest = hashlib.sha256(json.dumps([series.eras, series.corr, series.benchmark_corr, series.label,
+                                        series.synthetic]).encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.diagnostics_id or pickle.id)[:100]
+    folder = cache_dir / "diagnostics" / f"{name}-{digest}"
+    if (drawn := already_drawn(folder)) is not None:
+        return drawn, []
     try:
         return await anyio.to_thread.run_sync(draw_with_pinned_runtime, series, folder, cache_dir), []
     except NumeraiMcpError as exc:  # no interpreter or runtime for matplotlib here: the numbers still stand

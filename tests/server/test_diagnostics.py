@@ -55,6 +55,7 @@ async def test_wait_follows_the_diagnostics_from_pending_to_succeeded(settings: 
         pending = await call(client, "upload_model", {"operation": "diagnostics", "pickleId": pickle_id})
         raw = await client.call_tool("upload_model", {"operation": "diagnostics", "pickleId": pickle_id, "wait": True,
                                                       "waitSeconds": 300}, progress_callback=on_progress)
+        drawn = {name: Path(path).stat().st_mtime_ns for name, path in raw.structured_content["plots"].items()}
         by_model = await call(client, "upload_model", {"operation": "diagnostics", "modelId": model_id})
     assert not raw.is_error and raw.structured_content is not None
     done = raw.structured_content
@@ -104,6 +105,8 @@ async def test_wait_follows_the_diagnostics_from_pending_to_succeeded(settings: 
     assert done["localFile"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert done["localFile"]["localPath"] == str(path) and done["localFile"]["python"] == "3.12"
     assert by_model["pickle"]["id"] == pickle_id and by_model["diagnostics"]["status"] == "succeeded"
+    assert by_model["plots"] == done["plots"]  # the same numbers: the pictures drawn before, not drawn again
+    assert {name: Path(path).stat().st_mtime_ns for name, path in by_model["plots"].items()} == drawn
 
 
 async def test_a_local_evaluation_on_other_data_is_flagged_as_disagreeing(settings: Any, emulator: Any,
