@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from numerai_mcp.progress import ProgressFn
+
 if TYPE_CHECKING:
     from numerai_mcp.harness.runtime import LocalRuntime
 
@@ -56,12 +58,13 @@ def draw(series: PerEraSeries, out_dir: Path, runtime: LocalRuntime, cache_dir: 
     return {str(name): str(path) for name, path in answer["written"].items()}
 
 
-def draw_with_pinned_runtime(series: PerEraSeries, out_dir: Path, cache_dir: Path,
-                             python_version: str | None = None) -> dict[str, str]:
-    """`draw` with the pinned runtime evaluations use (provisioned on first use, then reused)."""
+def draw_with_pinned_runtime(series: PerEraSeries, out_dir: Path, cache_dir: Path, python_version: str | None = None,
+                             progress: ProgressFn | None = None) -> dict[str, str]:
+    """`draw` with the pinned runtime evaluations use (provisioned on first use, with progress, then reused)."""
     from numerai_mcp.harness.catalogue import CATALOGUE_DEFAULT_PYTHON
     from numerai_mcp.harness.evaluate import SCORING_PACKAGES
     from numerai_mcp.harness.runtime import ensure_runtime
 
-    runtime = ensure_runtime(python_version or CATALOGUE_DEFAULT_PYTHON, list(SCORING_PACKAGES), cache_dir=cache_dir)
+    runtime = ensure_runtime(python_version or CATALOGUE_DEFAULT_PYTHON, list(SCORING_PACKAGES), cache_dir=cache_dir,
+                             progress=progress)
     return draw(series, out_dir, runtime, cache_dir)

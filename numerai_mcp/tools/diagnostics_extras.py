@@ -9,6 +9,7 @@ same file, same data and same scoring agree up to rounding; beyond that the file
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from pydantic import Field
 from numerai_mcp.api.diagnostics import DiagnosticsReport
 from numerai_mcp.api.models import ApiModel, Pickle
 from numerai_mcp.errors import NumeraiMcpError
+from numerai_mcp.progress import ProgressFn
 from numerai_mcp.scores import ERA_TOLERANCE, MEAN_TOLERANCE, compare_per_era
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,10 @@ def local_evaluation(cache_dir: Path, sha256: str | None, found: DiagnosticsRepo
         plots={name: path for name, path in evaluation.plots.items() if Path(path).is_file()})
 
 
-async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport) -> tuple[dict[str, str], list[str]]:
-    """({name: PNG path}, warnings) for finished diagnostics with per-era values; drawing problems are warnings."""
+async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport,
+                     progress: ProgressFn | None = None) -> tuple[dict[str, str], list[str]]:
+    """({name: PNG path}, warnings) for finished diagnostics with per-era values; drawing problems are warnings.
+    The first drawing may provision the plotting runtime (matplotlib): `progress` hears about it."""
     from numerai_mcp.harness.plots import PerEraSeries, already_drawn, draw_with_pinned_runtime
 
     run = found.diagnostics
@@ -107,7 +111,8 @@ async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport) 
     if (drawn := already_drawn(folder)) is not None:
         return drawn, []
     try:
-        return await anyio.to_thread.run_sync(draw_with_pinned_runtime, series, folder, cache_dir), []
+        draw = functools.partial(draw_with_pinned_runtime, series, folder, cache_dir, progress=progress)
+        return await anyio.to_thread.run_sync(draw), []
     except NumeraiMcpError as exc:  # no interpreter or runtime for matplotlib here: the numbers still stand
         log.info("diagnostics plots not drawn: %s", exc)
         return {}, [f"The plots could not be drawn here ({exc}); the numbers above are complete."]
