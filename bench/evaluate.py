@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO))
 from numerai_mcp.harness.evaluate import ValidationData, evaluate_pickle  # noqa: E402
 from numerai_mcp.harness.runtime import ensure_runtime  # noqa: E402
 
-GOALS = {"peak_memory_mb": 1024.0, "sandbox_eras_per_s": 5.0, "total_s_100_eras": 120.0}
+GOALS = {"peak_memory_mb": 1024.0, "sandbox_eras_per_s": 5.0, "total_s_100_eras": 120.0,
+         "overhead_ms_per_era": 20.0, "peak_memory_mb_full_width": 1536.0}
 SIGNAL = """
 import pandas as pd
 def predict(live_features, live_benchmark_models):
@@ -54,6 +55,10 @@ def run(pickle: Path, data: ValidationData, cache: Path, eras: int) -> dict:
     timings = result.timings
     return {"eras": result.era_count, "rows": result.rows, "total_s": round(total, 2),
             "sandbox_s": timings.get("sandbox"), "sandbox_eras_per_s": round(result.era_count / timings["sandbox"], 1),
+            "load_s": timings.get("load"), "predict_s": timings.get("predict_reported"),
+            # the sandbox's wall time beyond loading the pickle and its own predict calls, per era
+            "overhead_ms_per_era": round(1000 * (timings["sandbox"] - (timings.get("load") or 0.0)
+                                                 - timings.get("predict_reported", 0.0)) / result.era_count, 1),
             "score_s": timings.get("score"), "score_eras_per_s": round(result.era_count / timings["score"], 1),
             "plot_s": timings.get("plot"), "peak_memory_mb": result.peak_memory_mb,
             "corr_mean": round(result.validation_corr_mean or 0.0, 4)}

@@ -71,9 +71,8 @@ def write_validation(out_dir: str, features: list[str], eras: int, rows_per_era:
     era_labels = np.repeat([f"{FIRST_ERA + i:04d}" for i in range(eras)], rows_per_era)
     values = rng.integers(0, 5, size=(rows, len(features)), dtype=np.int8)
     ids = pd.Index([f"n{v:015x}" for v in rng.choice(16**15, size=rows, replace=False)], name="id")
-    weights = np.zeros(len(features))
-    weights[: len(SIGNAL_WEIGHTS)] = SIGNAL_WEIGHTS[: len(features)]
-    signal = (values.astype(np.float64) - 2.0) @ weights
+    planted = min(len(SIGNAL_WEIGHTS), len(features))  # only these columns carry signal: never widen the rest
+    signal = (values[:, :planted].astype(np.float64) - 2.0) @ np.asarray(SIGNAL_WEIGHTS[:planted], dtype=np.float64)
     latent = signal + rng.normal(scale=NOISE_SD, size=rows)
     target = np.concatenate([_buckets(latent[i:i + rows_per_era], rng) for i in range(0, rows, rows_per_era)])
     frame = pd.DataFrame(values, index=ids, columns=features)

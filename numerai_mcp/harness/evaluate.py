@@ -274,6 +274,7 @@ class ProgressSink:
         self.progress, self.eras, self.step, self.steps = progress, eras, step, steps
         self.total, self.overflowed, self.done = 0, False, 0
         self.slowest: float | None = None
+        self.predict_total = 0.0  # as the untrusted runner says it: for benchmarks only, never for a verdict
         self._pending = b""
 
     def feed(self, data: bytes) -> None:
@@ -290,6 +291,7 @@ class ProgressSink:
                 self.done = done
                 if math.isfinite(predict_s) and 0 <= predict_s < 1e6:
                     self.slowest = max(self.slowest or 0.0, predict_s)
+                    self.predict_total += predict_s
                 self.progress(self.step + done / self.eras * 0.99, self.steps, f"predicted era {done} of {self.eras}")
 
     def close(self) -> None:
@@ -366,6 +368,7 @@ def _sandbox_run(path: Path, runtime: LocalRuntime, data: ValidationData, index:
     peak = round(outcome.peak_memory_bytes / 1024**2, 1) if outcome.peak_memory_bytes else None
     timings = {key: value for key, value in report.timings.items() if key in ("load",)}
     timings["sandbox"] = round(outcome.wall_s, 4)
+    timings["predict_reported"] = round(meter.predict_total, 4)
     return _Run(ok, kept, checks, log_tail, peak, meter.slowest, timings)
 
 
