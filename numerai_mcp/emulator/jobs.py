@@ -13,9 +13,10 @@ Status vocabulary (close to numerai-api.md §4; Numerai's full sets are unknown)
   "No currently open rounds!".
 
 A fixed pool of daemon threads takes trigger ids from a queue, one more thread takes pickle ids
-to diagnose; the validator and the diagnoser run the pickle in another process. Results of jobs that started before a reset are dropped (the
-world's `generation` changed). On start, `recover()` re-queues validations that a restart
-interrupted (and diagnostics) and fails interrupted runs, so nothing stays pending forever.
+to diagnose; the validator and the diagnoser run the pickle in another process. Results of jobs
+that started before a reset are dropped (the world's `generation` changed). On start, `recover()`
+re-queues validations and diagnostics that a restart interrupted and fails interrupted runs, so
+nothing stays pending forever.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def new_trigger(world: World, pickle: Pickle, kind: str, description: str, model
     pickle.updated_at = stamp
     if kind == "validation":
         pickle.validation_status, pickle.diagnostics_status = "pending", "pending"
+        pickle.diagnostics = None  # the numbers of an earlier validation no longer describe this one
     else:
         pickle.trigger_status = "pending"
     return trigger
