@@ -29,7 +29,7 @@ from typing import Any
 
 from numerai_mcp.config import default_cache_dir
 
-TOTAL_STEPS = 11
+TOTAL_STEPS = 13
 
 
 class StepFailed(Exception):
@@ -211,6 +211,22 @@ async def _story(transcript: Transcript, work: Path, cache_dir: Path, python: st
                     transcript.say(f"       | {line}")
                 return f"{page['logsTotal']} log lines"
 
+            async def diagnostics() -> str:
+                found = await call(client, "upload_model", {"operation": "diagnostics", "pickleId": state["pickle_id"],
+                                                            "wait": True, "waitSeconds": 600})
+                if not (found.get("diagnostics") or {}).get("succeeded"):
+                    raise StepFailed(found["summary"])
+                for name, path in (found.get("plots") or {}).items():
+                    transcript.say(f"       | plot {name}: {path}")
+                return found["summary"]
+
+            async def status() -> str:
+                overview = await call(client, "model_status", {"modelId": state["model_id"]})
+                slot = overview["slots"][0]
+                if slot["health"] != "healthy":
+                    raise StepFailed(f"{slot['name']}: {slot['verdict']}")
+                return f"{slot['name']}: {slot['health']} ({slot['verdict']})"
+
             await transcript.run("check_api_credentials", credentials)
             await transcript.run("create_model (asks you to confirm)", create)
             await transcript.run("train a small model on synthetic data and export its bundle", train)
@@ -223,6 +239,9 @@ async def _story(transcript: Transcript, work: Path, cache_dir: Path, python: st
             await transcript.run("upload_model operation='trigger' wait=true", trigger)
             await transcript.run("upload_model operation='get_logs'", logs)
             await transcript.run("graphql_query: read the slot back", lambda: _read_back(call, client, state))
+            await transcript.run("upload_model operation='diagnostics' wait=true (scored on validation data, with "
+                                 "plots)", diagnostics)
+            await transcript.run("model_status: how the slot is doing", status)
 
 
 async def _read_back(call: Any, client: Any, state: dict[str, Any]) -> str:

@@ -63,7 +63,7 @@ async def test_demo_runs_every_step_on_the_users_sandbox_and_leaves_it_as_it_was
     for step in ("check_api_credentials", "create_model", "build_pickle", "validate_pickle", "operation='upload'",
                  "wait=true", "operation='assign'", "operation='trigger'", "operation='get_logs'"):
         assert step in out
-    assert "All 11 steps passed" in out and "validationStatus: validated" in out and "PASS" in out
+    assert "All 13 steps passed" in out and "validationStatus: validated" in out and "PASS" in out
     assert "→ yes (the demo answers for you)" in out  # the confirmations went through elicitation
 
 
@@ -71,6 +71,6 @@ def test_demo_exits_non_zero_when_a_step_fails_and_stops_the_emulator_it_started
         tmp_path: Path, test_cache_dir: Path, sandbox_home: Path) -> None:
     done = _demo(tmp_path, test_cache_dir, sandbox_home, "--python", "3.9")  # Numerai has no 3.9 runtime
     assert done.returncode == 1
-    assert "FAILED" in done.stdout and "DEMO FAILED" in done.stdout and "All 11 steps passed" not in done.stdout
+    assert "FAILED" in done.stdout and "DEMO FAILED" in done.stdout and "All 13 steps passed" not in done.stdout
     assert "started now, fresh state" in done.stdout and "Stopped the sandbox emulator this demo started" in done.stdout
     assert not emulator_processes(sandbox_home.resolve())

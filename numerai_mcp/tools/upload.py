@@ -630,6 +630,8 @@ def _diagnostics_outcome(call: Call, pickle: Pickle, found: DiagnosticsReport) -
                 f"{deploy.explain_failure(reason, python_fix=_python_fix(call, pickle))} The logs: upload_model "
                 f"operation='get_logs' pickleId={pickle.id!r}.")
     summary = f"Numerai's diagnostics of {name} {found.status}: {diagnostics.headline(found)}."
+    if found.description and "synthetic" in found.description.lower():  # the sandbox: say what the numbers are
+        summary += f" {found.description}"
     slots = pickle.assigned_model_slots or []
     if slots:
         return summary, "It is assigned and runs every round; see how every slot is doing with model_status."
