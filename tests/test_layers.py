@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "numerai_mcp"
 # run by a target-runtime interpreter, never imported by the server
 STANDALONE = ("harness/runner.py", "emulator/validate_runner.py", "emulator/make_live_data.py", "bundle/fileformat.py",
               "bundle/template.py", "bundle/build_script.py", "harness/era_runner.py", "harness/scoring_script.py",
-              "harness/plot_script.py")
+              "harness/plot_script.py", "harness/era_reader.py")
 
 
 def imported_modules(path: Path) -> set[str]:

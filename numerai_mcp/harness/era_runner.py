@@ -9,8 +9,8 @@ exactly as in validation; only the data loop differs.
 The call shape is live's: the pickle is loaded once, then for each era `predict(era_rows,
 era_benchmarks)` gets that era's rows (index `id`, `era`, `data_type`, the feature columns;
 never the targets) and, for a 2-parameter predict, that era's benchmark-model rows. Each era
-is read on its own from the parquet file (pyarrow filters: only matching row groups are
-decoded), and dropped before the next, so memory stays at one era's worth.
+is read on its own from the parquet file (era_reader.py: the footer parsed once, only the row
+groups holding the era decoded), and dropped before the next, so memory stays at one era's worth.
 
 It decides nothing. Its outputs are untrusted evidence, bounded by the server:
 - the predictions fd: one CSV (`id,prediction`, the first column predict returned), era after era;
@@ -28,23 +28,34 @@ import sys
 import time
 
 
-def _runner_module():
-    """runner.py from the same folder, under a neutral module name (not __main__)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
-    spec = importlib.util.spec_from_file_location("numerai_mcp_sandbox_runner", path)
+def _sibling(name, as_name):
+    """A script from the same folder (runner.py, era_reader.py), under a neutral module name (not __main__)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    spec = importlib.util.spec_from_file_location(as_name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def _era_frames(pd, plan, era):
-    """(era rows, era benchmark rows or None) read from disk for one era."""
-    live = pd.read_parquet(plan["validation"], columns=plan["columns"], filters=[("era", "==", era)])
-    bench = None
-    if plan.get("benchmarks"):
-        key = ("era", "==", era) if plan["bench_by"] == "era" else ("id", "in", [str(i) for i in live.index])
-        bench = pd.read_parquet(plan["benchmarks"], columns=plan["bench_columns"], filters=[key])
-    return live, bench
+class _EraFrames:
+    """(era rows, era benchmark rows or None) for one era; each file's footer is parsed once."""
+
+    def __init__(self, pd, plan):
+        reader = _sibling("era_reader.py", "numerai_mcp_sandbox_era_reader").EraReader
+        self.pd, self.plan = pd, plan
+        self.live = reader(plan["validation"], plan["columns"])
+        self.bench = reader(plan["benchmarks"], plan["bench_columns"]) \
+            if plan.get("benchmarks") and plan["bench_by"] == "era" else None
+
+    def __call__(self, era):
+        live = self.live.read(era)
+        bench = None
+        if self.bench is not None:
+            bench = self.bench.read(era)
+        elif self.plan.get("benchmarks"):  # a benchmark file without eras: its rows by id
+            bench = self.pd.read_parquet(self.plan["benchmarks"], columns=self.plan["bench_columns"],
+                                         filters=[("id", "in", [str(i) for i in live.index])])
+        return live, bench
 
 
 def _write_era(fd, predictions, first):
@@ -79,7 +90,7 @@ def main(argv=None):
     parser.add_argument("--spawned-at", type=float, default=0.0)
     args = parser.parse_args(argv)
 
-    runner = _runner_module()
+    runner = _sibling("runner.py", "numerai_mcp_sandbox_runner")
     logging.basicConfig(stream=sys.stderr, level=logging.INFO)
     run = runner._Run(args.status_fd, args.spawned_at)
     python_label = "%d.%d" % sys.version_info[:2]
@@ -89,11 +100,13 @@ def main(argv=None):
     run.data["eras_done"] = 0
     pd, model, n_params = runner._start(run, args.model, python_label)
     eras = plan["eras"]
+    era_frames = None
     for number, era in enumerate(eras, start=1):
         run.data["era"] = era
         run.stage("data")
         try:
-            live, bench = _era_frames(pd, plan, era)
+            era_frames = era_frames or _EraFrames(pd, plan)
+            live, bench = era_frames(era)
         except MemoryError as exc:
             run.fail("memory", "MemoryError while reading era %s: %s" % (era, exc), exc, True)
         except Exception as exc:

@@ -56,7 +56,7 @@ MIN_PREDICTION_BYTES = 64 * 1024**2
 BYTES_PER_ROW = 96      # an id and a float as CSV, with room to spare
 LOG_TAIL_LINES = 25
 _HERE = Path(__file__).resolve().parent
-ERA_RUNNER, RUNNER = _HERE / "era_runner.py", _HERE / "runner.py"
+ERA_RUNNER, RUNNER, ERA_READER = _HERE / "era_runner.py", _HERE / "runner.py", _HERE / "era_reader.py"
 SCORING_SCRIPT, PLOT_SCRIPT = _HERE / "scoring_script.py", _HERE / "plot_script.py"
 ErasArg = int | Sequence[str] | Literal["all"] | None
 
@@ -322,6 +322,7 @@ def _sandbox_run(path: Path, runtime: LocalRuntime, data: ValidationData, index:
         model = ws.add_input(path, "model.pkl")
         runner = ws.add_input(ERA_RUNNER, "era_runner.py")
         ws.add_input(RUNNER, "runner.py")
+        ws.add_input(ERA_READER, "era_reader.py")
         bench = index.get("benchmarks")
         plan = {"validation": str(data.validation), "eras": eras, "columns": index["columns"],
                 "benchmarks": str(data.benchmarks) if data.benchmarks and bench else None,

@@ -115,9 +115,19 @@ def _read_predictions(pd, path):
     return series[~series.index.duplicated()], duplicated
 
 
-def _score_era(tools, pd, request, era, predictions, bench_frame):
-    frame = pd.read_parquet(request["validation"], columns=request["features"] + [request["target"]],
-                            filters=[("era", "==", era)])
+def _era_reader():
+    """era_reader.py from this script's folder (the reader the sandboxed runner uses too)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "era_reader.py")
+    spec = importlib.util.spec_from_file_location("numerai_mcp_era_reader", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.EraReader
+
+
+def _score_era(tools, pd, request, era, predictions, bench_frame, validation):
+    frame = validation.read(era)
     frame = frame.sort_index()
     ids = frame.index
     known = ids.isin(predictions.index)
@@ -155,26 +165,29 @@ def _max_feature_correlation(features, predictions):
     at 500 features and minutes per 100 eras at Numerai's 2,748 (tests compare both on the same data)."""
     import numpy as np
 
-    x = features.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = features.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)  # ours to change in place
     missing = np.isnan(x)
     if missing.any():  # a missing feature value counts as the feature's median in that era
         x = np.where(missing, np.nan_to_num(np.nanmedian(x, axis=0))[None, :], x)
     y = predictions.to_numpy(dtype=np.float64)
-    x = x - x.mean(axis=0)
+    x -= x.mean(axis=0)  # in place, and the squares without a temporary: one era's floats in memory, once
     y = y - y.mean()
     with np.errstate(invalid="ignore", divide="ignore"):
-        correlations = np.abs(x.T @ y) / (np.sqrt((x * x).sum(axis=0)) * np.sqrt((y * y).sum()))
+        correlations = np.abs(x.T @ y) / (np.sqrt(np.einsum("ij,ij->j", x, x)) * np.sqrt(y @ y))
     if not np.isfinite(correlations).any():
         return None, None
     best = int(np.nanargmax(np.where(np.isfinite(correlations), correlations, np.nan)))
     return features.columns[best], float(correlations[best])
 
 
-def _bench_for(pd, request, era, ids):
+def _bench_for(pd, request, era, ids, reader):
     if not request.get("benchmarks"):
         return None
-    key = ("era", "==", era) if request["bench_by"] == "era" else ("id", "in", [str(i) for i in ids])
-    frame = pd.read_parquet(request["benchmarks"], columns=[request["benchmark"]], filters=[key])
+    if reader is not None:
+        frame = reader.read(era)
+    else:  # a benchmark file without eras: its rows by id
+        frame = pd.read_parquet(request["benchmarks"], columns=[request["benchmark"]],
+                                filters=[("id", "in", [str(i) for i in ids])])
     return frame[~frame.index.duplicated()]
 
 
@@ -187,13 +200,16 @@ def score(request):
         predictions, duplicated = _read_predictions(pd, request["predictions"])
     except (ValueError, pd.errors.ParserError) as exc:
         return {"error": "the predictions the pickle returned are not readable: %s" % str(exc)[:300]}
+    reader = _era_reader()
+    validation = reader(request["validation"], request["features"] + [request["target"]])
+    by_era = request.get("benchmarks") and request["bench_by"] == "era"
+    bench_reader = reader(request["benchmarks"], [request["benchmark"]]) if by_era else None
+    ids_reader = reader(request["validation"], ["era"]) if request.get("benchmarks") and not by_era else None
     rows = []
     for era in request["eras"]:
-        ids = None
-        if request.get("benchmarks") and request["bench_by"] == "id":
-            ids = pd.read_parquet(request["validation"], columns=["era"], filters=[("era", "==", era)]).index
-        bench = _bench_for(pd, request, era, ids)
-        rows.append(_score_era(tools, pd, request, era, predictions, bench))
+        ids = ids_reader.read(era).index if ids_reader is not None else None
+        bench = _bench_for(pd, request, era, ids, bench_reader)
+        rows.append(_score_era(tools, pd, request, era, predictions, bench, validation))
     expected = sum(row["rows"] for row in rows)
     return {"eras": rows, "duplicated": duplicated, "extra": max(0, len(predictions) - (expected - sum(
         row["missing"] for row in rows))), "numerai_tools": getattr(numerai_tools, "__version__", None)

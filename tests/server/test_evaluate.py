@@ -45,11 +45,13 @@ def signal_pickle(tmp_path: Path, test_cache_dir: Path) -> Path:
 
 
 async def test_a_stdio_client_gets_the_numbers_and_the_plots_as_images(emulator: Any, signal_pickle: Path,
-                                                                       tmp_path: Path, test_cache_dir: Path) -> None:
+                                                                       tmp_path: Path, private_cache: Path) -> None:
+    """A cache of its own (the pinned runtimes shared): the first call downloads, whatever an earlier session's
+    emulator on the same port left in the session cache."""
     home = tmp_path / "home"
     home.mkdir()
     env = minimal_env(home, NUMERAI_API_URL=emulator.url, NUMERAI_MCP_AUTH=emulator.auth,
-                      NUMERAI_MCP_CACHE_DIR=str(test_cache_dir))
+                      NUMERAI_MCP_CACHE_DIR=str(private_cache))
     params = StdioServerParameters(command=sys.executable, args=["-m", "numerai_mcp", "serve"], env=env)
     progress: list[str] = []
 
