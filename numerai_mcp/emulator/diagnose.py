@@ -32,23 +32,11 @@ Diagnoser = Callable[[Path, str, str], DiagnosticsOutcome]
 
 
 def v2_fields(evaluation: Any, process_secs: float) -> dict[str, Any]:
-    """An Evaluation as V2Diagnostics fields.
-
-    The synthetic set's benchmark model stands in for Numerai's example predictions (examplePreds*);
-    MMC is not computed (there is no meta model), so its fields stay null.
-    """
+    """An Evaluation as a V2Diagnostics run's fields (the harness's mapping, plus what the run itself reports)."""
     from numerai_mcp.harness.evaluate import as_v2_diagnostics
 
-    fields = as_v2_diagnostics(evaluation)
-    fields.update({
-        "processSecs": round(process_secs, 3), "erasMissing": [], "trainedOnVal": False,
-        "tickersAcceptedCount": evaluation.rows, "tickersSubmittedCount": evaluation.rows,
-        "examplePredsCorrMean": evaluation.validation_benchmark_corr_mean,
-        "validationCorrCorrWExamplePreds": evaluation.validation_corr_w_benchmark,
-    })
-    for row, era in zip(evaluation.per_era, fields["perEraDiagnostics"], strict=True):
-        era["examplePredsCorr"] = row.benchmark_corr
-    return fields
+    return {**as_v2_diagnostics(evaluation), "processSecs": round(process_secs, 3), "erasMissing": [],
+            "trainedOnVal": False}
 
 
 def harness_diagnoser(ctx: ValidatorContext) -> Diagnoser:

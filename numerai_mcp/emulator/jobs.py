@@ -78,6 +78,11 @@ def new_trigger(world: World, pickle: Pickle, kind: str, description: str, model
     return trigger
 
 
+def diagnostics_due(pickle: Pickle) -> bool:
+    """Validated, with diagnostics queued or running: work the emulator still owes this pickle."""
+    return pickle.validation_status == "validated" and pickle.diagnostics_status in ("pending", "running")
+
+
 def record_submission(world: World, trigger: Trigger, pickle: Pickle) -> None:
     """The submission a successful run made for its slot (none when the run had no slot)."""
     model_id = trigger.model_id
@@ -143,8 +148,7 @@ class Jobs:
         diagnose: list[str] = []
         with self.store.change() as world:
             for pickle in world.pickles.values():
-                if (self.diagnoser is not None and pickle.validation_status == "validated"
-                        and pickle.diagnostics_status in ("pending", "running")):
+                if self.diagnoser is not None and diagnostics_due(pickle):
                     pickle.diagnostics_status = "pending"
                     diagnose.append(pickle.id)
             for trigger in world.triggers.values():

@@ -115,9 +115,8 @@ class IdleMonitor(threading.Thread):
 
 def validations_pending(emulator: Any) -> bool:
     """True while any validation, run or diagnostics is queued or running (the emulator is working, not idle)."""
-    from numerai_mcp.emulator.jobs import TERMINAL
+    from numerai_mcp.emulator.jobs import TERMINAL, diagnostics_due
 
     with emulator.store.read() as world:
         return (any(t.status not in TERMINAL for t in world.triggers.values())
-                or any(p.validation_status == "validated" and p.diagnostics_status in ("pending", "running")
-                       for p in world.pickles.values()))
+                or any(diagnostics_due(p) for p in world.pickles.values()))

@@ -435,7 +435,11 @@ def _summary(evaluation: Evaluation) -> str:
 
 
 def as_v2_diagnostics(evaluation: Evaluation) -> dict[str, Any]:
-    """The evaluation in Numerai's V2Diagnostics terms (camelCase headline fields and perEraDiagnostics)."""
+    """The evaluation in Numerai's V2Diagnostics terms (camelCase headline fields and perEraDiagnostics).
+
+    The benchmark model stands in for Numerai's example predictions (examplePreds*); MMC needs the meta model,
+    which is not here, so its fields are left out rather than made up.
+    """
     return {
         "validationCorrMean": evaluation.validation_corr_mean, "validationCorrStd": evaluation.validation_corr_std,
         "validationCorrSharpe": evaluation.validation_corr_sharpe,
@@ -443,9 +447,13 @@ def as_v2_diagnostics(evaluation: Evaluation) -> dict[str, Any]:
         "validationCorrMaxDrawdown": evaluation.validation_max_drawdown,
         "validationBmcMean": evaluation.validation_bmc_mean,
         "validationFeatureCorrMax": evaluation.validation_feature_corr_max,
+        "examplePredsCorrMean": evaluation.validation_benchmark_corr_mean,
+        "validationCorrCorrWExamplePreds": evaluation.validation_corr_w_benchmark,
         "erasAcceptedCount": evaluation.era_count,
+        "tickersAcceptedCount": evaluation.rows, "tickersSubmittedCount": evaluation.rows,
         "perEraDiagnostics": [{"era": row.era, "validationCorr": row.corr, "validationBmc": row.bmc,
-                               "validationFeatureCorrMax": row.feature_corr_max} for row in evaluation.per_era],
+                               "validationFeatureCorrMax": row.feature_corr_max,
+                               "examplePredsCorr": row.benchmark_corr} for row in evaluation.per_era],
     }
 
 

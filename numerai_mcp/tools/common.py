@@ -3,15 +3,20 @@ translation into messages the model can act on, and progress bridging."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ImageContent
+from pydantic import ConfigDict
+from pydantic.alias_generators import to_camel
 
 from numerai_mcp.api.client import NumeraiClient
 from numerai_mcp.api.credentials import Credentials
@@ -131,3 +136,13 @@ def thread_progress(ctx: Context[Any, Any]) -> ProgressFn:
             log.debug("progress notification failed", exc_info=True)
 
     return report
+
+
+# Tool results use camelCase names; views of core models subclass them with this config.
+CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def plot_images(plots: dict[str, str]) -> list[ImageContent]:
+    """The per-era and cumulative CORR PNGs (evaluate_pickle's, or Numerai's diagnostics') as MCP image content."""
+    return [ImageContent(data=base64.b64encode(Path(path).read_bytes()).decode("ascii"), mime_type="image/png")
+            for name in ("per_era", "cumulative") if (path := plots.get(name)) and Path(path).is_file()]

@@ -8,7 +8,6 @@ same file, same data and same scoring agree up to rounding; beyond that the file
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
@@ -17,7 +16,6 @@ import re
 from pathlib import Path
 
 import anyio.to_thread
-from mcp.types import ImageContent
 from pydantic import Field
 
 from numerai_mcp.api.diagnostics import DiagnosticsReport
@@ -116,8 +114,3 @@ async def draw_plots(cache_dir: Path, pickle: Pickle, found: DiagnosticsReport,
     except NumeraiMcpError as exc:  # no interpreter or runtime for matplotlib here: the numbers still stand
         log.info("diagnostics plots not drawn: %s", exc)
         return {}, [f"The plots could not be drawn here ({exc}); the numbers above are complete."]
-
-
-def images_of(plots: dict[str, str]) -> list[ImageContent]:
-    return [ImageContent(data=base64.b64encode(Path(path).read_bytes()).decode("ascii"), mime_type="image/png")
-            for name in ("per_era", "cumulative") if (path := plots.get(name)) and Path(path).is_file()]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,14 +10,21 @@ import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
 
 from numerai_mcp.config import Settings
 from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.harness.evaluate import EraScore, Evaluation
-from numerai_mcp.tools.common import api_client, async_progress, server_state, thread_progress, tool_errors
+from numerai_mcp.tools.common import (
+    CAMEL,
+    api_client,
+    async_progress,
+    plot_images,
+    server_state,
+    thread_progress,
+    tool_errors,
+)
 from numerai_mcp.tools.paths import check_input_file, check_output_dir
 from numerai_mcp.tools.validate import CheckView
 
@@ -36,17 +42,14 @@ eras='all' takes every one. In the sandbox the data is synthetic and the result 
 Use it after validate_pickle passed (and build_pickle's reproduction check), to see that the model is the one you
 trained and how good it is. Next: upload_model operation='upload' if the numbers are what you expect."""
 
-_CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
 class EraScoreView(EraScore):
-    model_config = _CAMEL
+    model_config = CAMEL
 
 
 class EvaluationView(Evaluation):
     """The harness Evaluation with camelCase names like every other tool result."""
 
-    model_config = _CAMEL
+    model_config = CAMEL
     per_era: list[EraScoreView] = Field(default_factory=list)  # type: ignore[assignment]
     checks: list[CheckView] = Field(default_factory=list)  # type: ignore[assignment]
     next_step: str = ""
@@ -73,16 +76,6 @@ def run_evaluation(settings: Settings, path: Path, data: Any, progress: Any, **o
         return evaluate_pickle(path, data, cache_dir=settings.cache_dir, progress=progress, **options)
     except NumeraiMcpError as exc:  # bad arguments or data, unknown version, no interpreter or isolation
         raise ToolError(str(exc)) from None
-
-
-def images_of(evaluation: Evaluation) -> list[ImageContent]:
-    images = []
-    for name in ("per_era", "cumulative"):
-        path = evaluation.plots.get(name)
-        if path and Path(path).is_file():
-            images.append(ImageContent(data=base64.b64encode(Path(path).read_bytes()).decode("ascii"),
-                                       mime_type="image/png"))
-    return images
 
 
 def text_of(evaluation: Evaluation, next_step: str) -> str:
@@ -147,7 +140,7 @@ async def evaluate_pickle_tool(
     view = EvaluationView.model_validate({**evaluation.model_dump(), "next_step": next_step})
     content: list[Any] = [TextContent(text=text_of(evaluation, next_step))]
     if includePlots:
-        content += images_of(evaluation)
+        content += plot_images(evaluation.plots)
     return CallToolResult(content=content, structured_content=view.model_dump(mode="json", by_alias=True))
 
 

@@ -29,9 +29,9 @@ from numerai_mcp.api.errors import GraphQLError
 from numerai_mcp.api.models import ApiModel, DataVersion, DockerImage, LogLine, ModelSlot, Pickle, Trigger, UploadAuth
 from numerai_mcp.api.upload import put_file
 from numerai_mcp.config import Settings
-from numerai_mcp.tools.common import api_client, async_progress, server_state, thread_progress, tool_errors
+from numerai_mcp.tools.common import api_client, async_progress, plot_images, server_state, thread_progress, tool_errors
 from numerai_mcp.tools.confirm import CONFIRMED, Answer, Confirmation, ask, require_confirmation
-from numerai_mcp.tools.diagnostics_extras import LocalEvaluation, draw_plots, images_of, local_evaluation
+from numerai_mcp.tools.diagnostics_extras import LocalEvaluation, draw_plots, local_evaluation
 from numerai_mcp.tools.gate import clear, python_of_file
 from numerai_mcp.tools.paths import check_input_file
 from numerai_mcp.uploads.memory import UploadMemory, UploadRecord, account_key
@@ -606,7 +606,7 @@ async def _op_diagnostics(call: Call, client: NumeraiClient) -> UploadModelResul
                       verdict_passed=record.verdict_passed, verdict_summary=record.verdict_summary) if record else None
     cache_dir = server_state(call.ctx).settings.cache_dir
     plots, warnings = await draw_plots(cache_dir, pickle, found, progress=thread_progress(call.ctx))
-    call.images = images_of(plots)
+    call.images = plot_images(plots)
     beside = local_evaluation(cache_dir, record.sha256 if record else None, found) if found.succeeded else None
     if beside is not None:
         summary += f" Local evaluation: {beside.verdict}"

@@ -11,15 +11,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from numerai_mcp.config import Settings
 from numerai_mcp.errors import NumeraiMcpError
 from numerai_mcp.facts import gather_facts
 from numerai_mcp.harness.facts import NumeraiFacts
 from numerai_mcp.harness.verdict import Check, Verdict
-from numerai_mcp.tools.common import caller_settings, server_state, thread_progress
+from numerai_mcp.tools.common import CAMEL, caller_settings, server_state, thread_progress
 from numerai_mcp.tools.paths import check_input_file
 
 DESCRIPTION = """Run a model-upload pickle exactly as Numerai would, before uploading it: same Python minor
@@ -38,17 +37,14 @@ Next: if it passed, evaluate_pickle (validation scores and plots), then upload_m
 runtime image is matched to this Python version); if it failed, apply the fixes (or rebuild with build_pickle) and
 validate again."""
 
-_CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
 class CheckView(Check):
-    model_config = _CAMEL
+    model_config = CAMEL
 
 
 class VerdictView(Verdict):
     """The harness Verdict with camelCase names like every other tool result."""
 
-    model_config = _CAMEL
+    model_config = CAMEL
     checks: list[CheckView] = Field(default_factory=list)  # type: ignore[assignment]
     next_step: str = ""
 
