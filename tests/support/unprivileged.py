@@ -68,7 +68,10 @@ def _chown_tree(path: Path, uid: int) -> None:
 
 
 def _run(argv: list[str], *, env: dict[str, str], what: str, timeout: float = 1800) -> None:
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    # from "/", as test_hostile runs them: the pytest cwd may be a checkout the user cannot enter (a mktemp -d clone,
+    # mode 700), where uv, looking for a uv.toml upwards, stops with "Permission denied"
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          cwd="/")
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
